@@ -1,0 +1,128 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Ferro: this file is two makefiles in one.
+#
+# Inside a kernel build (Kbuild sets KERNELRELEASE), in-tree as drivers/ferro
+# or out-of-tree with M=, it only lists what to build. Run from a shell, it is
+# the user's entry point: `make help` lists the targets.
+
+ifneq ($(KERNELRELEASE),)
+
+# Ferro's own Rust is held to zero warnings (rustc and, with CLIPPY=1, clippy)
+# unless the builder opts out with FERRO_WERROR=0.
+ifneq ($(FERRO_WERROR),0)
+subdir-rustflags-y += -Dwarnings
+endif
+
+obj-$(CONFIG_FERRO) += drivers/
+
+else # user entry point
+
+FERRO_CACHE ?= $(HOME)/.cache/ferro
+export FERRO_CACHE
+BOARD ?= qemu-virt
+FERRO_MODE ?= m
+# KDIR: the kernel source tree to build against. Defaults to the pinned
+# Linux 7.3.4 source unpacked in the cache by scripts/fetch-kernel.
+KDIR ?=
+JOBS ?= $(shell nproc)
+
+ifeq ($(KDIR),)
+PINNED := 1
+KSRC := $(shell scripts/fetch-kernel --print-dir)
+else
+KSRC := $(abspath $(KDIR))
+endif
+
+BUILD_ARGS = --board $(BOARD) --kdir $(KSRC) --jobs $(JOBS)
+
+# The toolchain environment (bindgen, libclang) written by setup-deps.
+-include $(FERRO_CACHE)/tools/env.mk
+
+.PHONY: help deps kernel-src kernels demo check test-host modules \
+	modules-clean integrate unintegrate rustfmt rustfmtcheck clean
+
+help:
+	@echo 'Ferro - Rust-for-Linux drivers, built in and as modules'
+	@echo
+	@echo 'Main targets:'
+	@echo '  demo          set up, build both modes for BOARD, boot each in QEMU,'
+	@echo '                exercise every driver and print what it saw'
+	@echo '  check         the test suite: builds, ELF facts, QEMU boots, host tests;'
+	@echo '                ends with "N passed, N failed"'
+	@echo
+	@echo 'Other targets:'
+	@echo '  deps          install the toolchain (scripts/setup-deps)'
+	@echo '  kernel-src    unpack the pinned Linux 7.3.4 source into the cache'
+	@echo '  kernels       build the module (=m) and built-in (=y) kernels'
+	@echo '  modules       build the Ferro modules out of tree (make -C KDIR M=...)'
+	@echo '  integrate     link this tree into KDIR as drivers/ferro'
+	@echo '  unintegrate   undo integrate'
+	@echo '  rustfmt       format the Rust sources with the kernel'"'"'s rustfmt config'
+	@echo '  rustfmtcheck  check the Rust formatting'
+	@echo '  test-host     host-side tests only (no kernel build)'
+	@echo '  clean         remove build output for BOARD from the cache'
+	@echo
+	@echo 'Variables:'
+	@echo '  KDIR=DIR      kernel source to use (default: pinned 7.3.4 in the cache);'
+	@echo '                for `modules`: a configured and built kernel'
+	@echo '  BOARD=NAME    board under boards/ (default: qemu-virt)'
+	@echo '  FERRO_MODE=m|y  for `modules`/single-mode builds (default: m)'
+	@echo '  FERRO_CACHE=DIR cache for sources, tools and builds (default: ~/.cache/ferro)'
+	@echo '  JOBS=N        parallel build jobs (default: nproc)'
+
+deps:
+	@scripts/setup-deps
+
+kernel-src: deps
+ifeq ($(PINNED),1)
+	@scripts/fetch-kernel
+endif
+
+kernels: kernel-src
+	@scripts/build-kernel $(BUILD_ARGS) --mode m
+	@scripts/build-kernel $(BUILD_ARGS) --mode y
+
+demo: kernels
+	@scripts/ferro-demo --board $(BOARD) --kdir $(KSRC)
+
+check: kernel-src
+	@scripts/run-checks --board $(BOARD) --kdir $(KSRC) --jobs $(JOBS)
+
+test-host:
+	@python3 -m unittest discover -s tests/host -t . -q
+
+# Out-of-tree build of the Ferro modules against a configured and built
+# kernel. With no KDIR, the cached module-mode build for BOARD is used. Objects
+# go to the cache (MO=), never into this tree.
+MODULES_KDIR = $(if $(PINNED),$(shell scripts/build-kernel $(BUILD_ARGS) --mode m --print-out),$(KSRC))
+MODULES_OUT = $(FERRO_CACHE)/extmod/$(subst /,_,$(MODULES_KDIR))
+FERRO_SYMBOLS = $(shell sed -n 's/^config \(FERRO_[A-Z0-9_]*\)$$/CONFIG_\1=m/p' drivers/*/Kconfig)
+
+modules:
+	@mkdir -p $(MODULES_OUT)
+	$(MAKE) -C $(MODULES_KDIR) M=$(CURDIR) MO=$(MODULES_OUT) \
+		CONFIG_FERRO=y $(FERRO_SYMBOLS) modules
+	@find $(MODULES_OUT) -name 'ferro_*.ko' | sort
+
+modules-clean:
+	rm -rf $(MODULES_OUT)
+
+integrate:
+	@scripts/integrate-kernel-tree $(KSRC)
+
+unintegrate:
+	@scripts/integrate-kernel-tree --remove $(KSRC)
+
+RUST_SOURCES = $(shell find drivers -name '*.rs' | sort)
+
+rustfmt:
+	@rustfmt --config-path $(KSRC)/.rustfmt.toml $(RUST_SOURCES)
+
+rustfmtcheck:
+	@rustfmt --check --config-path $(KSRC)/.rustfmt.toml $(RUST_SOURCES)
+
+clean:
+	rm -rf $(FERRO_CACHE)/build/$(BOARD)-* $(FERRO_CACHE)/run/$(BOARD)
+
+endif

@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Ferro lifecycle probe: how the C kernel enters a Rust module.
+//!
+//! A module with no hardware behind it. Its init records which entry point C
+//! called, in which build mode, in which `system_state`, when, and from where
+//! (the captured call chain), and publishes that record read-only at
+//! `/dev/ferro_lifecycle`. Its exit logs the same facts for the teardown
+//! path. Built as a module, C enters through `init_module`, called by
+//! `do_one_initcall` from `do_init_module` during `finit_module(2)`; built in,
+//! through `__ferro_lifecycle_init`, called by `do_one_initcall` from the
+//! level-6 initcalls in `kernel_init_freeable`. Built in, the exit never runs.
+//!
+//! Parameters, given to `insmod` or as `ferro_lifecycle.<name>=` on the
+//! kernel command line:
+//! - `stack_depth` (1..=32, default 16): frames of the call chain to keep.
+//! - `dump_stack` (default false): also print the kernel's own stack dump.
+
+use kernel::{
+    fs::{File, Kiocb},
+    iov::IovIterDest,
+    miscdevice::{MiscDevice, MiscDeviceOptions, MiscDeviceRegistration},
+    prelude::*,
+    sync::SetOnce,
+};
+
+mod record;
+mod stack;
+
+use record::{Event, Text, EXIT_ENTRY, INIT_ENTRY};
+
+module! {
+    type: Lifecycle,
+    name: "ferro_lifecycle",
+    authors: ["The Ferro developers"],
+    description: "Records how C enters a Rust module, built in or loadable",
+    license: "GPL",
+    params: {
+        stack_depth: u32 {
+            default: 16,
+            description: "Frames of the caller's stack to record (1..32)",
+        },
+        dump_stack: bool {
+            default: false,
+            description: "Also print the kernel's stack dump at init and exit",
+        },
+    },
+}
+
+/// The init event, set once by the module's init and read by the device.
+///
+/// A static rather than a field of [`Lifecycle`] because the misc device's
+/// callbacks are not handed the module. It holds no heap memory, so it needs
+/// no teardown when the module goes away.
+static INIT_EVENT: SetOnce<Event> = SetOnce::new();
+
+/// Checked parameters, read once so a record and its checks agree.
+struct Params {
+    stack_depth: u32,
+    dump_stack: bool,
+}
+
+impl Params {
+    fn get() -> Result<Self> {
+        let stack_depth = module_parameters::stack_depth.value();
+        if !(1..=stack::MAX_FRAMES as u32).contains(&stack_depth) {
+            pr_err!(
+                "stack_depth={} is out of range (1..{})\n",
+                stack_depth,
+                stack::MAX_FRAMES
+            );
+            return Err(EINVAL);
+        }
+        Ok(Self {
+            stack_depth,
+            dump_stack: module_parameters::dump_stack.value(),
+        })
+    }
+}
+
+/// The module: owns the registration of `/dev/ferro_lifecycle`.
+#[pin_data(PinnedDrop)]
+struct Lifecycle {
+    #[pin]
+    _record_dev: MiscDeviceRegistration<RecordFile>,
+}
+
+impl kernel::InPlaceModule for Lifecycle {
+    fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        // Captured first, so the call chain it holds is the one C used to
+        // enter this module rather than one of ours.
+        let event =
+            Params::get().map(|p| Event::capture("init", INIT_ENTRY, p.stack_depth, p.dump_stack));
+
+        try_pin_init!(Self {
+            _record_dev <- {
+                publish(event?)?;
+                MiscDeviceRegistration::register(MiscDeviceOptions {
+                    name: c"ferro_lifecycle",
+                })
+            },
+        })
+    }
+}
+
+/// Logs the init event and stores it for `/dev/ferro_lifecycle`.
+fn publish(event: Event) -> Result {
+    if event.dump_stack {
+        // SAFETY: `dump_stack` has no preconditions.
+        unsafe { kernel::bindings::dump_stack() };
+    }
+    event.log();
+    if INIT_EVENT.populate(event) {
+        Ok(())
+    } else {
+        // Only reachable if init ran twice, which C never does.
+        Err(EBUSY)
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for Lifecycle {
+    fn drop(self: Pin<&mut Self>) {
+        let (depth, dump) = INIT_EVENT
+            .as_ref()
+            .map_or((16, false), |e| (e.stack_depth, e.dump_stack));
+        let event = Event::capture("exit", EXIT_ENTRY, depth, dump);
+        if dump {
+            // SAFETY: `dump_stack` has no preconditions.
+            unsafe { kernel::bindings::dump_stack() };
+        }
+        event.log();
+    }
+}
+
+/// `/dev/ferro_lifecycle`: reading it returns the init record as text.
+struct RecordFile;
+
+#[vtable]
+impl MiscDevice for RecordFile {
+    type Ptr = ();
+
+    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<Self::Ptr> {
+        Ok(())
+    }
+
+    fn read_iter(mut kiocb: Kiocb<'_, Self::Ptr>, iov: &mut IovIterDest<'_>) -> Result<usize> {
+        let event = INIT_EVENT.as_ref().ok_or(ENODATA)?;
+        let mut text = Text(KVec::new());
+        event.write_to(&mut text).map_err(|_| ENOMEM)?;
+        iov.simple_read_from_buffer(kiocb.ki_pos_mut(), &text.0)
+    }
+}

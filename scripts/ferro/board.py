@@ -1,0 +1,61 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Board descriptors.
+
+Each board is a folder under boards/ with a ``board.py`` that defines
+``BOARD = Board(...)``, in the manner of the kernel's
+tools/testing/kunit/qemu_configs/*.py. Adding a board is adding a folder.
+"""
+
+import dataclasses
+import importlib.util
+import os
+from typing import List, Optional
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BOARDS_DIR = os.path.join(TOP, 'boards')
+
+
+@dataclasses.dataclass(frozen=True)
+class Board:
+	"""What it takes to build a kernel for a board and boot it in QEMU."""
+	name: str
+	arch: str
+	cross_compile: str
+	kernel_image: str          # relative to the build directory
+	kconfig: List[str]         # fragment files, relative to the board folder
+	qemu_binary: Optional[str] = None
+	qemu_machine: List[str] = dataclasses.field(default_factory=list)
+	console: str = 'ttyS0'
+	dtsi: Optional[str] = None  # nodes Ferro adds to QEMU's own device tree
+	cmdline: str = ''
+
+	@property
+	def folder(self) -> str:
+		return os.path.join(BOARDS_DIR, self.name)
+
+	def kconfig_paths(self) -> List[str]:
+		return [os.path.join(self.folder, f) for f in self.kconfig]
+
+	def dtsi_path(self) -> Optional[str]:
+		return os.path.join(self.folder, self.dtsi) if self.dtsi else None
+
+
+def available() -> List[str]:
+	"""Names of the boards that have a descriptor."""
+	return sorted(d for d in os.listdir(BOARDS_DIR)
+		      if os.path.isfile(os.path.join(BOARDS_DIR, d, 'board.py')))
+
+
+def load(name: str) -> Board:
+	"""Load boards/<name>/board.py; raise ValueError naming the choices."""
+	path = os.path.join(BOARDS_DIR, name, 'board.py')
+	if not os.path.isfile(path):
+		raise ValueError(f"unknown board '{name}' (boards: {', '.join(available())})")
+	spec = importlib.util.spec_from_file_location(f'ferro_board_{name.replace("-", "_")}', path)
+	assert spec and spec.loader
+	module = importlib.util.module_from_spec(spec)
+	spec.loader.exec_module(module)
+	board = getattr(module, 'BOARD', None)
+	if not isinstance(board, Board) or board.name != name:
+		raise ValueError(f'{path} must define BOARD = Board(name={name!r}, ...)')
+	return board

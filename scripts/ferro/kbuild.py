@@ -1,0 +1,199 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Configure and build a kernel for a board with Ferro in one build mode.
+
+The kernel source stays pristine apart from the drivers/ferro hook that
+scripts/integrate-kernel-tree adds; every build goes to its own O= directory
+in the cache, so rebuilds are incremental and the source serves every mode.
+"""
+
+import hashlib
+import os
+import re
+import subprocess
+import sys
+import time
+from typing import Dict, List
+
+from ferro.board import Board, TOP
+
+MODES = ('m', 'y')
+
+
+def cache_dir() -> str:
+	return os.environ.get('FERRO_CACHE') or os.path.expanduser('~/.cache/ferro')
+
+
+def build_dir(board: Board, mode: str, kdir: str) -> str:
+	"""The O= directory for one board, mode and kernel source."""
+	tag = hashlib.sha256(os.path.realpath(kdir).encode()).hexdigest()[:8]
+	return os.path.join(cache_dir(), 'build', f'{board.name}-{mode}-{tag}')
+
+
+def ferro_symbols() -> List[str]:
+	"""Every tristate Ferro driver symbol, from the drivers' Kconfig files."""
+	syms = []
+	drivers = os.path.join(TOP, 'drivers')
+	for d in sorted(os.listdir(drivers)):
+		kconfig = os.path.join(drivers, d, 'Kconfig')
+		if os.path.isfile(kconfig):
+			with open(kconfig) as f:
+				syms += re.findall(r'^config (FERRO_[A-Z0-9_]+)$', f.read(), re.M)
+	return syms
+
+
+def parse_fragment(text: str) -> Dict[str, str]:
+	"""CONFIG_X=v and '# CONFIG_X is not set' lines of a config fragment."""
+	out = {}
+	for line in text.splitlines():
+		m = re.match(r'^(CONFIG_[A-Za-z0-9_]+)=(.*)$', line)
+		if m:
+			out[m.group(1)] = m.group(2)
+			continue
+		m = re.match(r'^# (CONFIG_[A-Za-z0-9_]+) is not set$', line)
+		if m:
+			out[m.group(1)] = 'n'
+	return out
+
+
+def fragment(board: Board, mode: str) -> str:
+	"""The board's fragments plus every Ferro driver in the given mode."""
+	parts = []
+	for path in board.kconfig_paths():
+		with open(path) as f:
+			parts.append(f'# from {os.path.relpath(path, TOP)}\n{f.read()}')
+	lines = ['# Ferro build mode', 'CONFIG_FERRO=y']
+	lines += [f'CONFIG_{s}={mode}' for s in ferro_symbols()]
+	parts.append('\n'.join(lines) + '\n')
+	return '\n'.join(parts)
+
+
+class BuildError(Exception):
+	pass
+
+
+def toolchain_env() -> Dict[str, str]:
+	"""The environment with the cache's bindgen and libclang (setup-deps)."""
+	env = dict(os.environ)
+	tools = os.path.join(cache_dir(), 'tools')
+	if os.path.isdir(os.path.join(tools, 'bin')):
+		env['PATH'] = os.path.join(tools, 'bin') + os.pathsep + env.get('PATH', '')
+	if 'LIBCLANG_PATH' not in env:
+		clangs = sorted(d for d in os.listdir(tools) if d.startswith('libclang-')) \
+			if os.path.isdir(tools) else []
+		if clangs:
+			env['LIBCLANG_PATH'] = os.path.join(tools, clangs[-1])
+	return env
+
+
+def rust_available(board: Board, kdir: str, out: str) -> None:
+	"""Fail early, with the kernel's own explanation, if Rust cannot build."""
+	stamp = os.path.join(out, '.ferro-rustavailable')
+	if os.path.isfile(stamp):
+		return
+	os.makedirs(out, exist_ok=True)
+	proc = subprocess.run(make_args(board, kdir, out) + ['rustavailable'],
+			      env=toolchain_env(), capture_output=True, text=True)
+	if proc.returncode != 0:
+		sys.stdout.write(proc.stdout[-4000:] + proc.stderr[-4000:])
+		raise BuildError("'make rustavailable' failed: the Rust toolchain is not usable "
+				 "for this kernel (run 'make deps')")
+	open(stamp, 'w').close()
+
+
+def make_args(board: Board, kdir: str, out: str) -> List[str]:
+	return ['make', '-C', kdir, f'O={out}', f'ARCH={board.arch}',
+		f'CROSS_COMPILE={board.cross_compile}']
+
+
+def step(what: str):
+	print(f'  BUILD   {what} ...', flush=True)
+	return time.monotonic()
+
+
+def done(what: str, start: float) -> None:
+	print(f'  BUILD   {what} done in {time.monotonic() - start:.0f}s', flush=True)
+
+
+def run_logged(cmd: List[str], log_path: str, show=lambda line: False) -> None:
+	"""Run cmd with its output in log_path; echo lines that show() picks."""
+	with open(log_path, 'w') as log:
+		proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+					text=True, errors='replace', env=toolchain_env())
+		assert proc.stdout
+		for line in proc.stdout:
+			log.write(line)
+			if show(line):
+				print('    ' + line.rstrip(), flush=True)
+		rc = proc.wait()
+	if rc != 0:
+		with open(log_path) as f:
+			tail = f.readlines()[-40:]
+		sys.stdout.write(''.join(tail))
+		raise BuildError(f"'{' '.join(cmd)}' failed with exit code {rc} (log: {log_path})")
+
+
+def check_source(kdir: str, out: str) -> None:
+	if not os.path.isfile(os.path.join(kdir, 'Makefile')) or \
+	   not os.path.isdir(os.path.join(kdir, 'arch')):
+		raise BuildError(f"KDIR '{kdir}' is not a kernel source tree")
+	if os.path.exists(os.path.join(kdir, '.config')) and \
+	   os.path.realpath(kdir) != os.path.realpath(out):
+		raise BuildError(f"KDIR '{kdir}' is configured in place (it has a .config); "
+				 "O= builds need a clean source: run 'make mrproper' there, or "
+				 "use it with 'make modules KDIR=...'")
+
+
+def configure(board: Board, mode: str, kdir: str, out: str) -> None:
+	"""allnoconfig + fragment, redone only when the fragment changed."""
+	frag = fragment(board, mode)
+	stamp = os.path.join(out, '.ferro-fragment')
+	config = os.path.join(out, '.config')
+	if os.path.isfile(config) and os.path.isfile(stamp):
+		with open(stamp) as f:
+			if f.read() == frag:
+				return
+	os.makedirs(out, exist_ok=True)
+	frag_path = os.path.join(out, 'ferro.config')
+	with open(frag_path, 'w') as f:
+		f.write(frag)
+	start = step(f'configure {board.name} (FERRO_MODE={mode})')
+	env = dict(toolchain_env(), KCONFIG_ALLCONFIG=frag_path)
+	proc = subprocess.run(make_args(board, kdir, out) + ['allnoconfig'], env=env,
+			      capture_output=True, text=True)
+	if proc.returncode != 0:
+		sys.stdout.write(proc.stdout[-4000:] + proc.stderr[-4000:])
+		raise BuildError('kernel configuration failed')
+	with open(config) as f:
+		got = parse_fragment(f.read())
+	lost = [f'{k}={v} (got {got.get(k, "n")})' for k, v in parse_fragment(frag).items()
+		if got.get(k, 'n') != v]
+	if lost:
+		raise BuildError('these config values did not survive olddefconfig:\n  ' +
+				 '\n  '.join(lost))
+	with open(stamp, 'w') as f:
+		f.write(frag)
+	done('configure', start)
+
+
+def build(board: Board, mode: str, kdir: str, jobs: int) -> str:
+	"""Configure and build; return the build directory."""
+	if mode not in MODES:
+		raise BuildError(f"FERRO_MODE must be one of {', '.join(MODES)}, not '{mode}'")
+	out = build_dir(board, mode, kdir)
+	check_source(kdir, out)
+	subprocess.run([os.path.join(TOP, 'scripts', 'integrate-kernel-tree'), kdir], check=True)
+	rust_available(board, kdir, out)
+	configure(board, mode, kdir, out)
+	image = os.path.join(out, board.kernel_image)
+	before = os.path.getmtime(image) if os.path.exists(image) else None
+	start = time.monotonic()
+	print(f'  BUILD   {board.name} kernel (FERRO_MODE={mode}) in {out}', flush=True)
+	targets = [os.path.basename(board.kernel_image), 'modules']
+	run_logged(make_args(board, kdir, out) + [f'-j{jobs}', 'CLIPPY=1'] + targets,
+		   os.path.join(out, 'ferro-build.log'),
+		   show=lambda l: 'drivers/ferro/' in l or 'warning:' in l or 'error:' in l)
+	after = os.path.getmtime(image)
+	state = 'up to date' if before == after else 'built'
+	print(f'  BUILD   {board.name} kernel (FERRO_MODE={mode}) {state} in '
+	      f'{time.monotonic() - start:.0f}s', flush=True)
+	return out
