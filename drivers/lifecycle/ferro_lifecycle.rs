@@ -21,7 +21,6 @@ use kernel::{
     iov::IovIterDest,
     miscdevice::{MiscDevice, MiscDeviceOptions, MiscDeviceRegistration},
     prelude::*,
-    sync::SetOnce,
 };
 
 mod record;
@@ -47,12 +46,16 @@ module! {
     },
 }
 
-/// The init event, set once by the module's init and read by the device.
-///
-/// A static rather than a field of [`Lifecycle`] because the misc device's
-/// callbacks are not handed the module. It holds no heap memory, so it needs
-/// no teardown when the module goes away.
-static INIT_EVENT: SetOnce<Event> = SetOnce::new();
+kernel::sync::global_lock! {
+    // SAFETY: Initialised by `Lifecycle::init` before any other use, exactly
+    // once per load of this module (each load gets fresh static storage).
+    unsafe(uninit) static RECORD: Mutex<KVec<u8>> = KVec::new();
+}
+
+// The init record, rendered as text when init runs: symbols are resolved
+// then, because a module's `.init.text` is freed once its init returns.
+// A static rather than a field of `Lifecycle` because the misc device's
+// callbacks are not handed the module; `Lifecycle`'s drop empties it.
 
 /// Checked parameters, read once so a record and its checks agree.
 struct Params {
@@ -92,9 +95,12 @@ impl kernel::InPlaceModule for Lifecycle {
         let event =
             Params::get().map(|p| Event::capture("init", INIT_ENTRY, p.stack_depth, p.dump_stack));
 
+        // SAFETY: This is the module's init, which C calls exactly once.
+        unsafe { RECORD.init() };
+
         try_pin_init!(Self {
             _record_dev <- {
-                publish(event?)?;
+                publish(&event?)?;
                 MiscDeviceRegistration::register(MiscDeviceOptions {
                     name: c"ferro_lifecycle",
                 })
@@ -103,33 +109,32 @@ impl kernel::InPlaceModule for Lifecycle {
     }
 }
 
-/// Logs the init event and stores it for `/dev/ferro_lifecycle`.
-fn publish(event: Event) -> Result {
+/// Logs the init event and stores it, as text, for `/dev/ferro_lifecycle`.
+fn publish(event: &Event) -> Result {
     if event.dump_stack {
         // SAFETY: `dump_stack` has no preconditions.
         unsafe { kernel::bindings::dump_stack() };
     }
     event.log();
-    if INIT_EVENT.populate(event) {
-        Ok(())
-    } else {
-        // Only reachable if init ran twice, which C never does.
-        Err(EBUSY)
-    }
+    let mut text = Text(KVec::new());
+    event.write_to(&mut text).map_err(|_| ENOMEM)?;
+    *RECORD.lock() = text.0;
+    Ok(())
 }
 
 #[pinned_drop]
 impl PinnedDrop for Lifecycle {
     fn drop(self: Pin<&mut Self>) {
-        let (depth, dump) = INIT_EVENT
-            .as_ref()
-            .map_or((16, false), |e| (e.stack_depth, e.dump_stack));
-        let event = Event::capture("exit", EXIT_ENTRY, depth, dump);
-        if dump {
-            // SAFETY: `dump_stack` has no preconditions.
-            unsafe { kernel::bindings::dump_stack() };
+        // The parameters were valid at init and cannot change since.
+        if let Ok(p) = Params::get() {
+            let event = Event::capture("exit", EXIT_ENTRY, p.stack_depth, p.dump_stack);
+            if p.dump_stack {
+                // SAFETY: `dump_stack` has no preconditions.
+                unsafe { kernel::bindings::dump_stack() };
+            }
+            event.log();
         }
-        event.log();
+        drop(core::mem::take(&mut *RECORD.lock()));
     }
 }
 
@@ -145,9 +150,7 @@ impl MiscDevice for RecordFile {
     }
 
     fn read_iter(mut kiocb: Kiocb<'_, Self::Ptr>, iov: &mut IovIterDest<'_>) -> Result<usize> {
-        let event = INIT_EVENT.as_ref().ok_or(ENODATA)?;
-        let mut text = Text(KVec::new());
-        event.write_to(&mut text).map_err(|_| ENOMEM)?;
-        iov.simple_read_from_buffer(kiocb.ki_pos_mut(), &text.0)
+        let record = RECORD.lock();
+        iov.simple_read_from_buffer(kiocb.ki_pos_mut(), &record)
     }
 }

@@ -27,7 +27,6 @@ pub(crate) const EXIT_ENTRY: &str = if cfg!(MODULE) {
 };
 
 /// One lifecycle event as observed from inside the module.
-#[derive(Clone, Copy)]
 pub(crate) struct Event {
     /// `"init"` or `"exit"`.
     pub(crate) name: &'static str,

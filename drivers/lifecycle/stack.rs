@@ -30,7 +30,6 @@ mod ffi {
 }
 
 /// A captured kernel stack: return addresses, innermost first.
-#[derive(Clone, Copy)]
 pub(crate) struct Stack {
     frames: [usize; MAX_FRAMES],
     len: usize,

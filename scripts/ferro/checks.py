@@ -1,0 +1,99 @@
+# SPDX-License-Identifier: GPL-2.0
+"""The pieces of `make check` and `make demo`: builds, host tests, guest boots."""
+
+import io
+import os
+import time
+import unittest
+from typing import Dict, List, Tuple
+
+from ferro import guest, kbuild
+from ferro.board import Board, TOP
+
+# One boot per plan: (name, build mode, guest plan, extra kernel command line).
+BOOTS = [
+	('module', 'm', 'module', 'initcall_debug'),
+	('builtin', 'y', 'builtin', 'initcall_debug ferro_lifecycle.stack_depth=12'),
+	('builtin-bad-param', 'y', 'builtin', 'initcall_debug ferro_lifecycle.stack_depth=0'),
+]
+
+
+class Tally:
+	"""Passed/failed counts per section, and the closing line."""
+
+	def __init__(self):
+		self.sections: List[Tuple[str, int, int, int]] = []
+
+	def add(self, section: str, passed: int, failed: int, skipped: int = 0) -> None:
+		self.sections.append((section, passed, failed, skipped))
+
+	@property
+	def passed(self) -> int:
+		return sum(s[1] for s in self.sections)
+
+	@property
+	def failed(self) -> int:
+		return sum(s[2] for s in self.sections)
+
+	@property
+	def skipped(self) -> int:
+		return sum(s[3] for s in self.sections)
+
+	def closing_line(self) -> str:
+		line = f'{self.passed} passed, {self.failed} failed'
+		return line + (f', {self.skipped} skipped' if self.skipped else '')
+
+
+def build_all(board: Board, kdir: str, jobs: int, tally: Tally) -> Dict[str, str]:
+	"""Build both modes; a failed build counts as one failed test."""
+	builds = {}
+	for mode in kbuild.MODES:
+		try:
+			builds[mode] = kbuild.build(board, mode, kdir, jobs)
+			tally.add(f'build FERRO_MODE={mode}', 1, 0)
+		except kbuild.BuildError as e:
+			print(f'  FAIL    build FERRO_MODE={mode}: {e}', flush=True)
+			tally.add(f'build FERRO_MODE={mode}', 0, 1)
+	return builds
+
+
+def host_tests(builds: Dict[str, str], kdir: str, tally: Tally) -> None:
+	"""tests/host/test_*.py with the build directories in the environment."""
+	for mode, path in builds.items():
+		os.environ[f'FERRO_BUILD_{mode.upper()}'] = path
+	os.environ['FERRO_KDIR'] = kdir
+	start = time.monotonic()
+	print('  HOST    tests/host ...', flush=True)
+	suite = unittest.defaultTestLoader.discover(os.path.join(TOP, 'tests', 'host'),
+						    top_level_dir=TOP)
+	stream = io.StringIO()
+	result = unittest.TextTestRunner(stream=stream, verbosity=2).run(suite)
+	bad = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
+	skipped = len(result.skipped)
+	passed = result.testsRun - bad - skipped
+	if bad or skipped:
+		print(stream.getvalue())
+	print(f'  HOST    {passed} passed, {bad} failed, {skipped} skipped in '
+	      f'{time.monotonic() - start:.0f}s', flush=True)
+	tally.add('host tests', passed, bad, skipped)
+
+
+def guest_boots(board: Board, builds: Dict[str, str], tally: Tally,
+		boots=BOOTS) -> List[guest.Boot]:
+	"""Boot every plan whose build exists; print and tally the KTAP results."""
+	done = []
+	for name, mode, plan, cmdline in boots:
+		if mode not in builds:
+			print(f'  FAIL    boot {name}: no FERRO_MODE={mode} build', flush=True)
+			tally.add(f'boot {name}', 0, 1)
+			continue
+		try:
+			b = guest.boot(board, builds[mode], name, plan, cmdline)
+		except guest.GuestError as e:
+			print(f'  FAIL    boot {name}: {e}', flush=True)
+			tally.add(f'boot {name}', 0, 1)
+			continue
+		print('\n'.join(guest.describe(b)), flush=True)
+		tally.add(f'boot {name}', b.run.passed, b.run.failed, b.run.skipped)
+		done.append(b)
+	return done

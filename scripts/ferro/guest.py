@@ -1,0 +1,192 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Boot a built kernel in QEMU with Ferro's test initramfs and collect KTAP.
+
+Data flows one way: build directory + board descriptor -> initramfs and
+device tree (cached by content) -> QEMU under a timeout -> console log ->
+KTAP results. Every boot keeps its console log in the run directory.
+"""
+
+import dataclasses
+import glob
+import gzip
+import hashlib
+import os
+import shutil
+import subprocess
+import time
+from typing import List, Optional
+
+from ferro import ktap
+from ferro.board import Board, TOP
+from ferro.kbuild import cache_dir
+
+GUEST_INIT = os.path.join(TOP, 'tests', 'guest', 'ferro-init.c')
+
+
+class GuestError(Exception):
+	pass
+
+
+def run_dir(board: Board) -> str:
+	d = os.path.join(cache_dir(), 'run', board.name)
+	os.makedirs(d, exist_ok=True)
+	return d
+
+
+def _digest(*parts: bytes) -> str:
+	h = hashlib.sha256()
+	for p in parts:
+		h.update(hashlib.sha256(p).digest())
+	return h.hexdigest()[:16]
+
+
+def _read(path: str) -> bytes:
+	with open(path, 'rb') as f:
+		return f.read()
+
+
+def guest_init(board: Board) -> str:
+	"""The static guest init for the board's architecture, built once per source."""
+	src = _read(GUEST_INIT)
+	out = os.path.join(run_dir(board), f'ferro-init-{_digest(src, board.cross_compile.encode())}')
+	if not os.path.exists(out):
+		cc = board.cross_compile + 'gcc'
+		proc = subprocess.run([cc, '-static', '-O2', '-Wall', '-Wextra', '-Werror',
+				       '-o', out + '.tmp', GUEST_INIT], capture_output=True, text=True)
+		if proc.returncode != 0:
+			raise GuestError(f'building the guest init failed:\n{proc.stderr}')
+		os.rename(out + '.tmp', out)
+	return out
+
+
+def kernel_release(build: str) -> str:
+	with open(os.path.join(build, 'include', 'config', 'kernel.release')) as f:
+		return f.read().strip()
+
+
+def initramfs(board: Board, build: str, tag: str) -> str:
+	"""A gzip cpio with the guest init, Ferro's modules and the build's module lists."""
+	release = kernel_release(build)
+	entries = [
+		'dir /dev 0755 0 0',
+		'nod /dev/console 0600 0 0 c 5 1',
+		'dir /proc 0755 0 0',
+		'dir /sys 0755 0 0',
+		'dir /lib 0755 0 0',
+		'dir /lib/modules 0755 0 0',
+		'dir /lib/modules/ferro 0755 0 0',
+		f'dir /lib/modules/{release} 0755 0 0',
+		f'file /init {guest_init(board)} 0755 0 0',
+	]
+	for ko in sorted(glob.glob(os.path.join(build, 'drivers', 'ferro', '**', 'ferro_*.ko'),
+				   recursive=True)):
+		entries.append(f'file /lib/modules/ferro/{os.path.basename(ko)} {ko} 0644 0 0')
+	for name in ('modules.builtin', 'modules.builtin.modinfo'):
+		path = os.path.join(build, name)
+		if os.path.exists(path):
+			entries.append(f'file /lib/modules/{release}/{name} {path} 0644 0 0')
+	listing = '\n'.join(entries) + '\n'
+	out = os.path.join(run_dir(board), f'initramfs-{tag}.cpio.gz')
+	list_path = out + '.list'
+	with open(list_path, 'w') as f:
+		f.write(listing)
+	gen = os.path.join(build, 'usr', 'gen_init_cpio')
+	if not os.path.exists(gen):
+		raise GuestError(f'{gen} is missing: the kernel was built without BLK_DEV_INITRD')
+	cpio = subprocess.run([gen, list_path], capture_output=True, check=True,
+			      env=dict(os.environ, SOURCE_DATE_EPOCH='0')).stdout
+	with open(out, 'wb') as f:
+		with gzip.GzipFile(fileobj=f, mode='wb', mtime=0) as z:
+			z.write(cpio)
+	return out
+
+
+def device_tree(board: Board) -> Optional[str]:
+	"""QEMU's own tree for the machine plus the board's Ferro nodes, as a .dtb."""
+	dtsi = board.dtsi_path()
+	if not dtsi or not board.qemu_binary:
+		return None
+	qemu_version = subprocess.run([board.qemu_binary, '--version'], capture_output=True,
+				      text=True, check=True).stdout
+	key = _digest(_read(dtsi), ' '.join(board.qemu_machine).encode(), qemu_version.encode())
+	out = os.path.join(run_dir(board), f'{board.name}-{key}.dtb')
+	if os.path.exists(out):
+		return out
+	base = out + '.qemu.dtb'
+	machine = list(board.qemu_machine)
+	i = machine.index('-M') + 1
+	machine[i] += f',dumpdtb={base}'
+	subprocess.run([board.qemu_binary] + machine + ['-nographic'], check=True,
+		       capture_output=True, timeout=60)
+	dts = subprocess.run(['dtc', '-q', '-I', 'dtb', '-O', 'dts', base], check=True,
+			     capture_output=True, text=True).stdout
+	with open(dtsi) as f:
+		dts += '\n' + f.read()
+	proc = subprocess.run(['dtc', '-q', '-I', 'dts', '-O', 'dtb', '-o', out + '.tmp', '-'],
+			      input=dts, capture_output=True, text=True)
+	if proc.returncode != 0:
+		raise GuestError(f'dtc failed on {dtsi} merged into QEMU\'s tree:\n{proc.stderr}')
+	os.rename(out + '.tmp', out)
+	os.unlink(base)
+	return out
+
+
+@dataclasses.dataclass
+class Boot:
+	name: str
+	log_path: str
+	seconds: float
+	timed_out: bool
+	run: ktap.Run
+
+
+def boot(board: Board, build: str, name: str, plan: str, cmdline: str = '',
+	 timeout: int = 120) -> Boot:
+	"""Boot the build's kernel; `plan` is what the guest init tests."""
+	if not board.qemu_binary:
+		raise GuestError(f'board {board.name} does not boot in QEMU')
+	if not shutil.which(board.qemu_binary):
+		raise GuestError(f'{board.qemu_binary} not found (run make deps)')
+	image = os.path.join(build, board.kernel_image)
+	initrd = initramfs(board, build, name)
+	append = ' '.join(filter(None, [f'console={board.console}', 'panic=-1', 'quiet',
+					'log_buf_len=1M', board.cmdline, cmdline,
+					'--', plan, board.name]))
+	cmd = [board.qemu_binary] + board.qemu_machine + [
+		'-nographic', '-no-reboot', '-kernel', image, '-initrd', initrd, '-append', append]
+	dtb = device_tree(board)
+	if dtb:
+		cmd += ['-dtb', dtb]
+	log_path = os.path.join(run_dir(board), f'{name}.log')
+	start = time.monotonic()
+	timed_out = False
+	with open(log_path, 'wb') as log:
+		log.write(('# ' + ' '.join(cmd) + '\n').encode())
+		log.flush()
+		proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
+					stderr=subprocess.STDOUT)
+		try:
+			proc.wait(timeout=timeout)
+		except subprocess.TimeoutExpired:
+			timed_out = True
+			proc.kill()
+			proc.wait()
+	seconds = time.monotonic() - start
+	with open(log_path, 'rb') as f:
+		text = f.read().decode('utf-8', 'replace')
+	run = ktap.parse(text)
+	if timed_out:
+		run.errors.append(f'QEMU did not power off within {timeout}s')
+	return Boot(name, log_path, seconds, timed_out, run)
+
+
+def describe(b: Boot) -> List[str]:
+	"""Human-readable lines for a boot's outcome."""
+	lines = [f'  BOOT    {b.name}: {b.run.passed} passed, {b.run.failed} failed '
+		 f'in {b.seconds:.1f}s (log: {b.log_path})']
+	for r in b.run.results:
+		if not r.ok:
+			lines.append(f'    not ok {r.name}')
+			lines += [f'      {d}' for d in r.diagnostics]
+	lines += [f'    error: {e}' for e in b.run.errors]
+	return lines

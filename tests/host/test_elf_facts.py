@@ -1,0 +1,157 @@
+# SPDX-License-Identifier: GPL-2.0
+"""ELF facts of the two builds: how C finds the lifecycle probe's entry points.
+
+Offsets come from the kernel that was built (tests/probes/module_layout.c,
+compiled by that kernel's Kbuild), never from a number copied here.
+"""
+
+import os
+import struct
+import subprocess
+import unittest
+
+from tests.host.common import TOP, build_dir
+from ferro import elf
+from ferro.kbuild import cache_dir, toolchain_env
+
+KO = 'drivers/ferro/drivers/lifecycle/ferro_lifecycle.ko'
+BUILTIN_OBJ = 'drivers/ferro/drivers/lifecycle/ferro_lifecycle.o'
+
+
+def layout(build: str) -> elf.Elf:
+	"""tests/probes/module_layout.o built against `build`."""
+	out = os.path.join(cache_dir(), 'probes', os.path.basename(build))
+	os.makedirs(out, exist_ok=True)
+	with open(os.path.join(build, '.config')) as f:
+		arch = 'arm64' if 'CONFIG_ARM64=y' in f.read() else 'x86'
+	cross = 'aarch64-linux-gnu-' if arch == 'arm64' else ''
+	proc = subprocess.run(['make', '-s', '-C', build, f'ARCH={arch}', f'CROSS_COMPILE={cross}',
+			       f'M={TOP}/tests/probes', f'MO={out}', 'module_layout.o'],
+			      capture_output=True, text=True, env=toolchain_env())
+	if proc.returncode != 0:
+		raise AssertionError(f'building tests/probes/module_layout.o failed:\n{proc.stderr}')
+	return elf.Elf(os.path.join(out, 'module_layout.o'))
+
+
+def config_has(build: str, line: str) -> bool:
+	with open(os.path.join(build, '.config')) as f:
+		return line in f.read().splitlines()
+
+
+class LoadableModule(unittest.TestCase):
+	"""FERRO_MODE=m: the .ko has init_module/cleanup_module wired into struct module."""
+
+	@classmethod
+	def setUpClass(cls):
+		cls.build = build_dir('m')
+		cls.ko = elf.Elf(os.path.join(cls.build, KO))
+		cls.layout = layout(cls.build)
+
+	def offset(self, name: str) -> int:
+		sym = self.layout.symbol(name)
+		self.assertIsNotNone(sym, f'{name} missing from module_layout.o')
+		self.assertEqual(self.layout.section_of(sym), '*ABS*')
+		return sym.value
+
+	def test_init_module_in_init_text(self):
+		sym = self.ko.symbol('init_module')
+		self.assertIsNotNone(sym, 'init_module is not defined in the .ko')
+		self.assertEqual(self.ko.section_of(sym), '.init.text')
+
+	def test_cleanup_module_in_exit_text(self):
+		sym = self.ko.symbol('cleanup_module')
+		self.assertIsNotNone(sym, 'cleanup_module is not defined in the .ko')
+		self.assertEqual(self.ko.section_of(sym), '.exit.text')
+
+	def _this_module_reloc(self, target: str) -> elf.Reloc:
+		relocs = [r for r in self.ko.relocations('.gnu.linkonce.this_module')
+			  if r.symbol.name == target]
+		self.assertEqual(len(relocs), 1,
+				 f'expected one relocation against {target} in .gnu.linkonce.this_module')
+		self.assertEqual(relocs[0].type, self.ko.abs64_type())
+		self.assertEqual(relocs[0].addend, 0)
+		return relocs[0]
+
+	def test_this_module_init_points_at_init_module(self):
+		reloc = self._this_module_reloc('init_module')
+		self.assertEqual(reloc.offset, self.offset('ferro_offsetof_module_init'),
+				 'the relocation is not at offsetof(struct module, init)')
+
+	def test_this_module_exit_points_at_cleanup_module(self):
+		reloc = self._this_module_reloc('cleanup_module')
+		self.assertEqual(reloc.offset, self.offset('ferro_offsetof_module_exit'),
+				 'the relocation is not at offsetof(struct module, exit)')
+
+	def test_this_module_section_is_struct_module(self):
+		sec = self.ko.section('.gnu.linkonce.this_module')
+		self.assertIsNotNone(sec)
+		self.assertEqual(sec.size, self.offset('ferro_sizeof_module'))
+
+	def test_no_builtin_initcall(self):
+		self.assertIsNone(self.ko.symbol('__ferro_lifecycle_initcall'))
+		self.assertIsNone(self.ko.section('.initcall6.init'))
+
+
+class BuiltIn(unittest.TestCase):
+	"""FERRO_MODE=y: __ferro_lifecycle_init is reached from a level-6 initcall."""
+
+	@classmethod
+	def setUpClass(cls):
+		cls.build = build_dir('y')
+		cls.vmlinux = elf.Elf(os.path.join(cls.build, 'vmlinux'))
+		cls.obj = elf.Elf(os.path.join(cls.build, BUILTIN_OBJ))
+		with open(os.path.join(cls.build, 'System.map')) as f:
+			cls.system_map = {line.split()[2]: (int(line.split()[0], 16), line.split()[1])
+					  for line in f if len(line.split()) == 3}
+
+	def test_init_in_system_map(self):
+		self.assertIn('__ferro_lifecycle_init', self.system_map)
+		addr, kind = self.system_map['__ferro_lifecycle_init']
+		self.assertIn(kind, 'Tt', f'__ferro_lifecycle_init is of type {kind}, not text')
+		self.assertEqual(addr, self.vmlinux.symbol('__ferro_lifecycle_init').value)
+
+	def test_initcall_entry_in_initcall6(self):
+		entry = self.vmlinux.symbol('__ferro_lifecycle_initcall')
+		self.assertIsNotNone(entry, '__ferro_lifecycle_initcall missing from vmlinux')
+		start = self.vmlinux.symbol('__initcall6_start').value
+		end = self.vmlinux.symbol('__initcall7_start').value
+		self.assertTrue(start <= entry.value < end,
+				f'{entry.value:#x} is outside level 6 [{start:#x}, {end:#x})')
+
+	def test_initcall_entry_resolves_to_init(self):
+		entry = self.vmlinux.symbol('__ferro_lifecycle_initcall').value
+		init = self.vmlinux.symbol('__ferro_lifecycle_init').value
+		if config_has(self.build, 'CONFIG_HAVE_ARCH_PREL32_RELOCATIONS=y'):
+			# initcall_entry_t is a 32-bit offset from the entry itself.
+			target = entry + struct.unpack('<i', self.vmlinux.read(entry, 4))[0]
+		else:
+			target = struct.unpack('<Q', self.vmlinux.read(entry, 8))[0]
+		self.assertEqual(target, init, f'initcall entry resolves to {target:#x}, not {init:#x}')
+
+	def test_object_initcall_section(self):
+		relocs = self.obj.relocations('.initcall6.init')
+		self.assertEqual([r.symbol.name for r in relocs], ['__ferro_lifecycle_init'],
+				 'ferro_lifecycle.o: .initcall6.init should point at __ferro_lifecycle_init')
+
+	def test_init_is_not_init_text(self):
+		# Linux 7.3's module! macro emits the built-in init without
+		# #[link_section = ".init.text"], so it is never freed with init
+		# memory (see Documentation/lifecycle.rst). If this fails, the
+		# kernel crate changed and the documentation must follow.
+		sym = self.obj.symbol('__ferro_lifecycle_init')
+		self.assertTrue(self.obj.section_of(sym).startswith('.text'),
+				f'__ferro_lifecycle_init is in {self.obj.section_of(sym)}')
+
+	def test_exit_symbol_present(self):
+		# Emitted by module!, but no initcall or exitcall table points at it.
+		self.assertIsNotNone(self.vmlinux.symbol('__ferro_lifecycle_exit'))
+		self.assertEqual(self.obj.relocations('.exitcall.exit'), [])
+
+	def test_loadable_entry_points_absent(self):
+		for name in ('init_module', 'cleanup_module'):
+			self.assertIsNone(self.vmlinux.symbol(name),
+					  f'{name} should not exist in a built-in kernel')
+
+
+if __name__ == '__main__':
+	unittest.main()

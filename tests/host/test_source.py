@@ -1,0 +1,129 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Source rules every Ferro file follows (Documentation/process.rst)."""
+
+import os
+import re
+import subprocess
+import unittest
+
+from tests.host.common import TOP, kernel_source
+
+TEXT_SUFFIXES = ('.rs', '.c', '.h', '.py', '.rst', '.dtsi', '.dts', '.config')
+
+
+def tracked_files():
+	out = subprocess.run(['git', 'ls-files'], cwd=TOP, capture_output=True, text=True)
+	if out.returncode == 0 and out.stdout:
+		return [f for f in out.stdout.splitlines() if os.path.isfile(os.path.join(TOP, f))]
+	found = []
+	for root, dirs, files in os.walk(TOP):
+		dirs[:] = [d for d in dirs if not d.startswith('.') and d != '__pycache__']
+		found += [os.path.relpath(os.path.join(root, f), TOP) for f in files]
+	return found
+
+
+def read(rel):
+	with open(os.path.join(TOP, rel), errors='replace') as f:
+		return f.read()
+
+
+def rust_files():
+	return [f for f in tracked_files() if f.endswith('.rs')]
+
+
+class Spdx(unittest.TestCase):
+
+	def test_every_source_file_has_spdx(self):
+		missing = []
+		for rel in tracked_files():
+			name = os.path.basename(rel)
+			if not (rel.endswith(TEXT_SUFFIXES) or name in ('Makefile', 'Kconfig', 'Kbuild')
+				or rel.startswith('scripts/') or rel.startswith('.ci/')):
+				continue
+			head = '\n'.join(read(rel).splitlines()[:3])
+			if 'SPDX-License-Identifier:' not in head:
+				missing.append(rel)
+		self.assertEqual(missing, [], 'files without an SPDX line in their first lines')
+
+
+class RustRules(unittest.TestCase):
+
+	def test_every_unsafe_block_has_safety_comment(self):
+		bad = []
+		for rel in rust_files():
+			lines = read(rel).splitlines()
+			for i, line in enumerate(lines):
+				if not re.search(r'\bunsafe\s*\{', line) or line.lstrip().startswith('//'):
+					continue
+				# The comment sits on the lines right above the statement.
+				j = i - 1
+				block = []
+				while j >= 0 and lines[j].strip().startswith('//'):
+					block.append(lines[j])
+					j -= 1
+				if not any('SAFETY:' in b for b in block):
+					bad.append(f'{rel}:{i + 1}')
+		self.assertEqual(bad, [], 'unsafe blocks without a // SAFETY: comment')
+
+	def test_every_unsafe_fn_has_safety_section(self):
+		bad = []
+		for rel in rust_files():
+			lines = read(rel).splitlines()
+			for i, line in enumerate(lines):
+				if re.search(r'\bunsafe\s+(extern\s+"C"\s+)?fn\b', line):
+					docs = []
+					j = i - 1
+					while j >= 0 and lines[j].strip().startswith(('///', '#[')):
+						docs.append(lines[j])
+						j -= 1
+					if not any('# Safety' in d for d in docs):
+						bad.append(f'{rel}:{i + 1}')
+		self.assertEqual(bad, [], 'unsafe fns without a # Safety section')
+
+	def test_no_unwrap_or_expect(self):
+		bad = [f'{rel}:{i + 1}' for rel in rust_files()
+		       for i, line in enumerate(read(rel).splitlines())
+		       if re.search(r'\.(unwrap|expect)\(', line) and not line.lstrip().startswith('//')]
+		self.assertEqual(bad, [], 'unwrap()/expect() in driver code')
+
+	def test_rustfmt_kernel_style(self):
+		cfg = os.path.join(kernel_source(), '.rustfmt.toml')
+		p = subprocess.run(['rustfmt', '--check', '--config-path', cfg] +
+				   [os.path.join(TOP, f) for f in rust_files()],
+				   capture_output=True, text=True)
+		self.assertEqual(p.returncode, 0, 'rustfmt --check (make rustfmt fixes it):\n' +
+				 p.stdout[-3000:] + p.stderr[-1000:])
+
+
+class KconfigRules(unittest.TestCase):
+	"""Every driver: tristate FERRO_<NAME>, help text, module ferro_<name>."""
+
+	def drivers(self):
+		return sorted(d for d in os.listdir(os.path.join(TOP, 'drivers'))
+			      if os.path.isdir(os.path.join(TOP, 'drivers', d)))
+
+	def test_drivers_are_listed(self):
+		kconfig = read('drivers/Kconfig')
+		makefile = read('drivers/Makefile')
+		for d in self.drivers():
+			self.assertIn(f'source "drivers/ferro/drivers/{d}/Kconfig"', kconfig)
+			self.assertRegex(makefile, rf'obj-\$\(CONFIG_FERRO_{d.upper()}\)\s+\+= {d}/')
+
+	def test_symbols(self):
+		for d in self.drivers():
+			text = read(f'drivers/{d}/Kconfig')
+			entries = re.split(r'^config ', text, flags=re.M)[1:]
+			self.assertTrue(entries, f'drivers/{d}/Kconfig defines no symbol')
+			for entry in entries:
+				sym = entry.split('\n', 1)[0].strip()
+				self.assertTrue(sym.startswith('FERRO_'), f'{sym}: not FERRO_*')
+				self.assertRegex(entry, r'\n\ttristate "', f'{sym}: not tristate')
+				self.assertRegex(entry, r'\n\thelp\n\t  \S', f'{sym}: no help text')
+				self.assertIn('depends on RUST', entry, f'{sym}: no depends on RUST')
+			name = d.lower()
+			self.assertRegex(read(f'drivers/{d}/Makefile'),
+					 rf'obj-\$\(CONFIG_FERRO_{d.upper()}\)\s+\+= ferro_{name}\.o')
+
+
+if __name__ == '__main__':
+	unittest.main()
