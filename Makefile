@@ -40,7 +40,7 @@ BUILD_ARGS = --board $(BOARD) --kdir $(KSRC) --jobs $(JOBS)
 -include $(FERRO_CACHE)/tools/env.mk
 
 .PHONY: help deps kernel-src kernels demo check test-host modules \
-	modules-clean integrate unintegrate rustfmt rustfmtcheck clean
+	integrate unintegrate rustfmt rustfmtcheck clean
 
 help:
 	@echo 'Ferro - Rust-for-Linux drivers, built in and as modules'
@@ -93,20 +93,12 @@ test-host:
 	@python3 -m unittest discover -s tests/host -t . -q
 
 # Out-of-tree build of the Ferro modules against a configured and built
-# kernel. With no KDIR, the cached module-mode build for BOARD is used. Objects
-# go to the cache (MO=), never into this tree.
+# kernel (scripts/build-modules). With no KDIR, the cached module-mode build
+# for BOARD is used. Objects go to the cache (MO=), never into this tree.
 MODULES_KDIR = $(if $(PINNED),$(shell scripts/build-kernel $(BUILD_ARGS) --mode m --print-out),$(KSRC))
-MODULES_OUT = $(FERRO_CACHE)/extmod/$(subst /,_,$(MODULES_KDIR))
-FERRO_SYMBOLS = $(shell sed -n 's/^config \(FERRO_[A-Z0-9_]*\)$$/CONFIG_\1=m/p' drivers/*/Kconfig)
 
 modules:
-	@mkdir -p $(MODULES_OUT)
-	$(MAKE) -C $(MODULES_KDIR) M=$(CURDIR) MO=$(MODULES_OUT) \
-		CONFIG_FERRO=y $(FERRO_SYMBOLS) modules
-	@find $(MODULES_OUT) -name 'ferro_*.ko' | sort
-
-modules-clean:
-	rm -rf $(MODULES_OUT)
+	@scripts/build-modules --jobs $(JOBS) $(MODULES_KDIR)
 
 integrate:
 	@scripts/integrate-kernel-tree $(KSRC)
