@@ -155,3 +155,30 @@ class BuiltIn(unittest.TestCase):
 
 if __name__ == '__main__':
 	unittest.main()
+
+
+class Inspector(unittest.TestCase):
+	"""scripts/ferro-elf tells the same story from both builds."""
+
+	def run_tool(self, *args):
+		p = subprocess.run([os.path.join(TOP, 'scripts', 'ferro-elf'), *args],
+				   capture_output=True, text=True)
+		self.assertEqual(p.returncode, 0, p.stderr)
+		return p.stdout
+
+	def test_loadable(self):
+		build = build_dir('m')
+		out = self.run_tool('--layout', layout(build).path, os.path.join(build, KO))
+		self.assertRegex(out, r'init_module +\.init\.text .*<- struct module \+0x[0-9a-f]+ \(\.init\)')
+		self.assertRegex(out, r'cleanup_module +\.exit\.text .*\(\.exit\)')
+
+	def test_builtin(self):
+		build = build_dir('y')
+		out = self.run_tool(os.path.join(build, 'vmlinux'))
+		self.assertRegex(out, r'__ferro_lifecycle_initcall +level 6 +-> __ferro_lifecycle_init\n')
+
+	def test_not_elf(self):
+		p = subprocess.run([os.path.join(TOP, 'scripts', 'ferro-elf'), __file__],
+				   capture_output=True, text=True)
+		self.assertEqual(p.returncode, 1)
+		self.assertIn('not an ELF file', p.stderr)
