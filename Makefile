@@ -61,7 +61,7 @@ help:
 	@echo '  rustfmt       format the Rust sources with the kernel'"'"'s rustfmt config'
 	@echo '  rustfmtcheck  check the Rust formatting'
 	@echo '  test-host     host-side tests only (no kernel build)'
-	@echo '  clean         remove build output for BOARD from the cache'
+	@echo '  clean         remove all build output from the cache (keeps source, tools)'
 	@echo
 	@echo 'Variables:'
 	@echo '  KDIR=DIR      kernel source to use (default: pinned 7.3.4 in the cache);'
@@ -115,6 +115,6 @@ rustfmtcheck:
 	@rustfmt --check --config-path $(KSRC)/.rustfmt.toml $(RUST_SOURCES)
 
 clean:
-	rm -rf $(FERRO_CACHE)/build/$(BOARD)-* $(FERRO_CACHE)/run/$(BOARD)
+	rm -rf $(FERRO_CACHE)/build $(FERRO_CACHE)/run $(FERRO_CACHE)/extmod $(FERRO_CACHE)/probes
 
 endif

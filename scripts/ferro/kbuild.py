@@ -12,8 +12,9 @@ import re
 import subprocess
 import sys
 import time
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
+from ferro import board as boards
 from ferro.board import Board, TOP
 
 MODES = ('m', 'y')
@@ -24,9 +25,24 @@ def cache_dir() -> str:
 
 
 def build_dir(board: Board, mode: str, kdir: str) -> str:
-	"""The O= directory for one board, mode and kernel source."""
+	"""The O= directory for a board's architecture, a mode and a kernel source.
+
+	Every board of one architecture boots the same kernel (see
+	siblings()), so CI builds two kernels per architecture, not per board.
+	"""
 	tag = hashlib.sha256(os.path.realpath(kdir).encode()).hexdigest()[:8]
-	return os.path.join(cache_dir(), 'build', f'{board.name}-{mode}-{tag}')
+	return os.path.join(cache_dir(), 'build', f'{board.arch}-{mode}-{tag}')
+
+
+def siblings(board: Board) -> List[Board]:
+	"""The boards that share this board's kernel: same architecture."""
+	out = [boards.load(n) for n in boards.available()]
+	out = [b for b in out if b.arch == board.arch]
+	for b in out:
+		if (b.cross_compile, b.kernel_image) != (board.cross_compile, board.kernel_image):
+			raise BuildError(f'boards {board.name} and {b.name} share {board.arch} kernels '
+					 'but disagree on cross_compile or kernel_image')
+	return out
 
 
 def ferro_symbols() -> List[str]:
@@ -56,11 +72,21 @@ def parse_fragment(text: str) -> Dict[str, str]:
 
 
 def fragment(board: Board, mode: str) -> str:
-	"""The board's fragments plus every Ferro driver in the given mode."""
+	"""The union of the fragments of every board of this architecture, plus
+	every Ferro driver in the given mode. Conflicting values are an error."""
 	parts = []
-	for path in board.kconfig_paths():
-		with open(path) as f:
-			parts.append(f'# from {os.path.relpath(path, TOP)}\n{f.read()}')
+	seen: Dict[str, Tuple[str, str]] = {}
+	for b in siblings(board):
+		for path in b.kconfig_paths():
+			rel = os.path.relpath(path, TOP)
+			with open(path) as f:
+				text = f.read()
+			for sym, val in parse_fragment(text).items():
+				if sym in seen and seen[sym][0] != val:
+					raise BuildError(f'{rel} sets {sym}={val}, but {seen[sym][1]} '
+							 f'sets {sym}={seen[sym][0]}')
+				seen[sym] = (val, rel)
+			parts.append(f'# from {rel}\n{text}')
 	lines = ['# Ferro build mode', 'CONFIG_FERRO=y']
 	lines += [f'CONFIG_{s}={mode}' for s in ferro_symbols()]
 	parts.append('\n'.join(lines) + '\n')
@@ -115,16 +141,26 @@ def done(what: str, start: float) -> None:
 
 
 def run_logged(cmd: List[str], log_path: str, show=lambda line: False) -> None:
-	"""Run cmd with its output in log_path; echo lines that show() picks."""
+	"""Run cmd with its output in log_path; echo lines that show() picks,
+	and a progress line every 30 seconds so a long build is never silent."""
+	start = last = time.monotonic()
+	steps = 0
 	with open(log_path, 'w') as log:
 		proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
 					text=True, errors='replace', env=toolchain_env())
 		assert proc.stdout
 		for line in proc.stdout:
 			log.write(line)
+			steps += 1
+			now = time.monotonic()
 			if show(line):
 				print('    ' + line.rstrip(), flush=True)
-		rc = proc.wait()
+				last = now
+			elif now - last >= 30:
+				print(f'    ... {now - start:.0f}s, {steps} build steps so far',
+				      flush=True)
+				last = now
+	rc = proc.wait()
 	if rc != 0:
 		with open(log_path) as f:
 			tail = f.readlines()[-40:]
@@ -156,7 +192,7 @@ def configure(board: Board, mode: str, kdir: str, out: str) -> None:
 	frag_path = os.path.join(out, 'ferro.config')
 	with open(frag_path, 'w') as f:
 		f.write(frag)
-	start = step(f'configure {board.name} (FERRO_MODE={mode})')
+	start = step(f'configure {board.arch} (FERRO_MODE={mode})')
 	env = dict(toolchain_env(), KCONFIG_ALLCONFIG=frag_path)
 	proc = subprocess.run(make_args(board, kdir, out) + ['allnoconfig'], env=env,
 			      capture_output=True, text=True)
@@ -187,13 +223,14 @@ def build(board: Board, mode: str, kdir: str, jobs: int) -> str:
 	image = os.path.join(out, board.kernel_image)
 	before = os.path.getmtime(image) if os.path.exists(image) else None
 	start = time.monotonic()
-	print(f'  BUILD   {board.name} kernel (FERRO_MODE={mode}) in {out}', flush=True)
+	what = f'{board.arch} kernel (FERRO_MODE={mode}; boards: ' + \
+		', '.join(b.name for b in siblings(board)) + ')'
+	print(f'  BUILD   {what} in {out}', flush=True)
 	targets = [os.path.basename(board.kernel_image), 'modules']
 	run_logged(make_args(board, kdir, out) + [f'-j{jobs}', 'CLIPPY=1'] + targets,
 		   os.path.join(out, 'ferro-build.log'),
 		   show=lambda l: 'drivers/ferro/' in l or 'warning:' in l or 'error:' in l)
 	after = os.path.getmtime(image)
 	state = 'up to date' if before == after else 'built'
-	print(f'  BUILD   {board.name} kernel (FERRO_MODE={mode}) {state} in '
-	      f'{time.monotonic() - start:.0f}s', flush=True)
+	print(f'  BUILD   {what} {state} in {time.monotonic() - start:.0f}s', flush=True)
 	return out
