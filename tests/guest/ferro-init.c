@@ -2,9 +2,9 @@
 /*
  * ferro-init - the guest side of Ferro's tests: PID 1 of the test initramfs.
  *
- * The harness boots a kernel with "-- <plan> <board>" at the end of the
- * command line; the kernel hands those words to init as argv. The plan says
- * how Ferro was built:
+ * The harness boots a kernel with "-- <plan> <board> [<driver>]" at the end
+ * of the command line; the kernel hands those words to init as argv. The
+ * plan says how Ferro was built (and <driver> limits the run to one driver):
  *   module   drivers are /lib/modules/ferro/ferro_*.ko: load, inspect, unload them
  *   builtin  drivers ran their initcalls during boot: inspect what they left
  * Every test prints one KTAP result line; the run ends with a power-off.
@@ -29,8 +29,10 @@
 #define LIFECYCLE_KO "/lib/modules/ferro/ferro_lifecycle.ko"
 #define LIFECYCLE_DEV "/dev/ferro_lifecycle"
 #define STACK_DEPTH_DEFAULT 16
+#define EXIT_LINE "ferro_lifecycle: exit: entry=cleanup_module mode=module system_state=SYSTEM_RUNNING"
 #define STACK_DEPTH_MAX 32
-#define BIG (1 << 20)
+#define BIG (1024 * 1024)
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static int test_no;
 static int failures;
@@ -206,13 +208,17 @@ static int record_get(const char *rec, const char *key, char *buf, size_t size)
 	char pat[128];
 	const char *p;
 
-	snprintf(pat, sizeof(pat), "\n%s: ", key);
-	if (rec && strncmp(rec, pat + 1, strlen(pat + 1)) == 0)
-		p = rec + strlen(pat + 1);
-	else if (rec && (p = strstr(rec, pat)))
-		p += strlen(pat);
-	else
+	if (!rec)
 		return 0;
+	snprintf(pat, sizeof(pat), "\n%s: ", key);
+	if (strncmp(rec, pat + 1, strlen(pat + 1)) == 0) {
+		p = rec + strlen(pat + 1);
+	} else {
+		p = strstr(rec, pat);
+		if (!p)
+			return 0;
+		p += strlen(pat);
+	}
 	line_of(p, buf, size);
 	return 1;
 }
@@ -240,7 +246,7 @@ static int chain_in_order(const char *rec, const char *const *chain, const char 
 			i++;
 	}
 	*missing = chain[i];
-	return chain[i] == NULL;
+	return !chain[i];
 }
 
 /* ferro_lifecycle.stack_depth=N from /proc/cmdline, or the default. */
@@ -248,7 +254,10 @@ static long cmdline_stack_depth(void)
 {
 	char *cmdline = slurp("/proc/cmdline", NULL);
 	const char *p = cmdline ? strstr(cmdline, "ferro_lifecycle.stack_depth=") : NULL;
-	long v = p ? strtol(p + strlen("ferro_lifecycle.stack_depth="), NULL, 0) : STACK_DEPTH_DEFAULT;
+	long v = STACK_DEPTH_DEFAULT;
+
+	if (p)
+		v = strtol(p + strlen("ferro_lifecycle.stack_depth="), NULL, 0);
 
 	free(cmdline);
 	return v;
@@ -338,7 +347,7 @@ static void check_record(const char *plan, const char *rec, const char *entry,
 	       "record time %.6f, log line %s", t_rec, l ? logline : "(missing)");
 }
 
-static void plan_module(void)
+static void lifecycle_module(void)
 {
 	static const char *const init_chain[] = {
 		"init_module", "do_one_initcall", "do_init_module", "load_module", NULL
@@ -353,7 +362,7 @@ static void plan_module(void)
 	log = kernel_log();
 	result(ret == -1 && err == EINVAL, "module_bad_param_einval",
 	       "finit_module(stack_depth=0) returned %d, errno %d", ret, err);
-	result(log_find(log, "ferro_lifecycle: stack_depth=0 is out of range") != NULL,
+	result(!!log_find(log, "ferro_lifecycle: stack_depth=0 is out of range"),
 	       "module_bad_param_logged", "no log line names stack_depth=0");
 	result(!in_proc_modules("ferro_lifecycle", NULL, 0) && !exists(LIFECYCLE_DEV),
 	       "module_bad_param_nothing_left", "module or device left after a failed load");
@@ -365,7 +374,7 @@ static void plan_module(void)
 	result(ret == 0, "module_load", "finit_module returned %d, errno %d", ret, err);
 
 	result(in_proc_modules("ferro_lifecycle", line, sizeof(line)) &&
-	       strstr(line, " Live ") != NULL, "module_proc_modules_live",
+	       !!strstr(line, " Live "), "module_proc_modules_live",
 	       "/proc/modules: '%s'", line);
 
 	rec = slurp("/sys/module/ferro_lifecycle/initstate", NULL);
@@ -380,7 +389,7 @@ static void plan_module(void)
 	free(rec);
 
 	rec = slurp(LIFECYCLE_DEV, NULL);
-	result(rec != NULL, "module_record_readable", "cannot read %s: %s",
+	result(!!rec, "module_record_readable", "cannot read %s: %s",
 	       LIFECYCLE_DEV, strerror(errno));
 	diag("record (module):", rec);
 	log = kernel_log();
@@ -388,13 +397,14 @@ static void plan_module(void)
 		     init_chain, log);
 
 	l = log_find(log, "calling  init_module+");
-	result(l && strstr(l, "[ferro_lifecycle]") != NULL, "module_initcall_debug_calling",
+	result(l && !!strstr(l, "[ferro_lifecycle]"), "module_initcall_debug_calling",
 	       "no 'calling  init_module+... [ferro_lifecycle]' line");
 	l = log_find_last(log, "initcall init_module+");
 	if (l)
 		line_of(l, line, sizeof(line));
-	result(l && strstr(line, "[ferro_lifecycle] returned 0") != NULL,
-	       "module_initcall_debug_returned_0", "%s", l ? line : "no 'initcall init_module+' line");
+	result(l && !!strstr(line, "[ferro_lifecycle] returned 0"),
+	       "module_initcall_debug_returned_0", "%s",
+	       l ? line : "no 'initcall init_module+' line");
 	result(log_find(log, "Call trace:") && log_find(log, "do_init_module+"),
 	       "module_dump_stack", "dump_stack=1 printed no call trace through do_init_module");
 	free(log);
@@ -408,11 +418,10 @@ static void plan_module(void)
 	       !exists("/sys/module/ferro_lifecycle"), "module_unload_nothing_left",
 	       "module, device or sysfs directory left after unload");
 	log = kernel_log();
-	l = log_find(log, "ferro_lifecycle: exit: entry=cleanup_module mode=module "
-		     "system_state=SYSTEM_RUNNING");
-	result(l != NULL, "module_exit_logged", "no exit line for cleanup_module");
+	l = log_find(log, EXIT_LINE);
+	result(!!l, "module_exit_logged", "no exit line for cleanup_module");
 	l = l ? strstr(l, "sys_delete_module+") : NULL;
-	result(l != NULL, "module_exit_call_chain", "no exit frame in *sys_delete_module");
+	result(!!l, "module_exit_call_chain", "no exit frame in *sys_delete_module");
 	free(log);
 
 	/* A second load starts from fresh state: the defaults again. */
@@ -422,13 +431,14 @@ static void plan_module(void)
 		char v[64] = "";
 
 		record_get(rec, "param.stack_depth", v, sizeof(v));
-		result(ret == 0 && atol(v) == STACK_DEPTH_DEFAULT && unload_module("ferro_lifecycle") == 0,
-		       "module_reload_defaults", "reload returned %d, stack_depth '%s'", ret, v);
+		result(ret == 0 && atol(v) == STACK_DEPTH_DEFAULT &&
+		       unload_module("ferro_lifecycle") == 0, "module_reload_defaults",
+		       "reload returned %d, stack_depth '%s'", ret, v);
 	}
 	free(rec);
 }
 
-static void plan_builtin(void)
+static void lifecycle_builtin(void)
 {
 	static const char *const init_chain[] = {
 		"__ferro_lifecycle_init", "do_one_initcall", "kernel_init_freeable",
@@ -442,28 +452,29 @@ static void plan_builtin(void)
 	int ret, err;
 
 	l = log_find(log, "calling  __ferro_lifecycle_init+");
-	result(l && strstr(l, " @ 1") != NULL, "builtin_initcall_debug_calling",
+	result(l && !!strstr(l, " @ 1"), "builtin_initcall_debug_calling",
 	       "no 'calling  __ferro_lifecycle_init+... @ 1' line (pid 1: kernel_init)");
 	l = log_find(log, "initcall __ferro_lifecycle_init+");
 	if (l)
 		line_of(l, line, sizeof(line));
 	if (bad) {
 		/* An out-of-range command-line value fails the initcall cleanly. */
-		result(l && strstr(line, "returned -22") != NULL, "builtin_bad_param_einval",
+		result(l && !!strstr(line, "returned -22"), "builtin_bad_param_einval",
 		       "%s", l ? line : "no initcall line");
-		snprintf(path, sizeof(path), "ferro_lifecycle: stack_depth=%ld is out of range", depth);
-		result(log_find(log, path) != NULL, "builtin_bad_param_logged",
+		snprintf(path, sizeof(path),
+			 "ferro_lifecycle: stack_depth=%ld is out of range", depth);
+		result(!!log_find(log, path), "builtin_bad_param_logged",
 		       "no log line '%s'", path);
 		result(!exists(LIFECYCLE_DEV), "builtin_bad_param_nothing_left",
 		       "%s exists after a failed init", LIFECYCLE_DEV);
 		free(log);
 		return;
 	}
-	result(l && strstr(line, "returned 0") != NULL, "builtin_initcall_debug_returned_0",
+	result(l && !!strstr(line, "returned 0"), "builtin_initcall_debug_returned_0",
 	       "%s", l ? line : "no initcall line");
 
 	rec = slurp(LIFECYCLE_DEV, NULL);
-	result(rec != NULL, "builtin_record_readable", "cannot read %s: %s",
+	result(!!rec, "builtin_record_readable", "cannot read %s: %s",
 	       LIFECYCLE_DEV, strerror(errno));
 	diag("record (built-in):", rec);
 	check_record("builtin", rec, "__ferro_lifecycle_init", "built-in", "SYSTEM_SCHEDULING",
@@ -521,27 +532,48 @@ static void check_board(const char *board)
 	free(dt);
 }
 
+/* Each driver's checks, per build mode. Later drivers add a line here. */
+static const struct driver_tests {
+	const char *name;
+	void (*module)(void);
+	void (*builtin)(void);
+} drivers[] = {
+	{ "lifecycle", lifecycle_module, lifecycle_builtin },
+};
+
 int main(int argc, char **argv)
 {
 	const char *plan = argc > 1 ? argv[1] : "";
 	const char *board = argc > 2 ? argv[2] : "";
+	const char *only = argc > 3 ? argv[3] : "";
+	size_t i;
+	int ran = 0;
 
 	mount("proc", "/proc", "proc", 0, NULL);
 	mount("sysfs", "/sys", "sysfs", 0, NULL);
 	mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
-	printf("KTAP version 1\n# ferro-init: plan '%s' on board '%s'\n", plan, board);
+	printf("KTAP version 1\n# ferro-init: plan '%s' on board '%s', drivers '%s'\n",
+	       plan, board, *only ? only : "all");
 	check_board(board);
-	if (strcmp(plan, "module") == 0) {
-		plan_module();
-		diag_log("ferro_lifecycle");
-	} else if (strcmp(plan, "builtin") == 0) {
-		plan_builtin();
-		diag_log("ferro_lifecycle");
-	} else {
+	if (strcmp(plan, "module") && strcmp(plan, "builtin"))
 		result(0, "plan_known", "unknown plan '%s' (expected module or builtin)", plan);
+	for (i = 0; i < ARRAY_SIZE(drivers) && *plan; i++) {
+		char needle[64];
+
+		if (*only && strcmp(only, drivers[i].name))
+			continue;
+		ran++;
+		if (strcmp(plan, "module") == 0)
+			drivers[i].module();
+		else if (strcmp(plan, "builtin") == 0)
+			drivers[i].builtin();
+		snprintf(needle, sizeof(needle), "ferro_%s", drivers[i].name);
+		diag_log(needle);
 	}
+	if (*only && !ran)
+		result(0, "driver_known", "no tests for driver '%s'", only);
 	printf("1..%d\n# ferro-init: %d passed, %d failed\n", test_no,
 	       test_no - failures, failures);
 	fflush(stdout);

@@ -10,14 +10,16 @@
 #include <linux/module.h>
 #include <linux/stddef.h>
 
-#define LAYOUT_SYMBOL(name, value) \
-	asm volatile(".globl " #name "\n.set " #name ", %c0" : : "i" (value))
-
-void ferro_module_layout(void);
-
-void ferro_module_layout(void)
+/* Each fact becomes a global absolute symbol: ".set name, value". */
+static void __used ferro_module_layout(void)
 {
-	LAYOUT_SYMBOL(ferro_offsetof_module_init, offsetof(struct module, init));
-	LAYOUT_SYMBOL(ferro_offsetof_module_exit, offsetof(struct module, exit));
-	LAYOUT_SYMBOL(ferro_sizeof_module, sizeof(struct module));
+	asm volatile(".globl ferro_offsetof_module_init\n"
+		     ".set ferro_offsetof_module_init, %c0"
+		     : : "i" (offsetof(struct module, init)));
+	asm volatile(".globl ferro_offsetof_module_exit\n"
+		     ".set ferro_offsetof_module_exit, %c0"
+		     : : "i" (offsetof(struct module, exit)));
+	asm volatile(".globl ferro_sizeof_module\n"
+		     ".set ferro_sizeof_module, %c0"
+		     : : "i" (sizeof(struct module)));
 }
