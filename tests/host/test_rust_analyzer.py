@@ -1,0 +1,81 @@
+# SPDX-License-Identifier: GPL-2.0
+"""rust-project.json from scripts/gen-rust-project, checked by rust-analyzer itself."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+from tests.host.common import TOP, build_dir, kernel_source
+
+
+def crate_roots():
+	"""drivers/<d>/<crate>.rs for every `obj-... += <crate>.o` in a driver Makefile."""
+	roots = []
+	for d in sorted(os.listdir(os.path.join(TOP, 'drivers'))):
+		mk = os.path.join(TOP, 'drivers', d, 'Makefile')
+		if os.path.isfile(mk):
+			with open(mk) as f:
+				for obj in re.findall(r'\+= (\w+)\.o', f.read()):
+					roots.append(os.path.join(TOP, 'drivers', d, obj + '.rs'))
+	return roots
+
+
+class RustAnalyzer(unittest.TestCase):
+
+	@classmethod
+	def setUpClass(cls):
+		if not shutil.which('rust-analyzer'):
+			raise AssertionError('rust-analyzer not found (make deps installs it)')
+		cls.tmp = tempfile.mkdtemp()
+		p = subprocess.run([os.path.join(TOP, 'scripts', 'gen-rust-project'),
+				    '--kdir', kernel_source(), '--build', build_dir('m'),
+				    '--output', os.path.join(cls.tmp, 'rust-project.json')],
+				   capture_output=True, text=True)
+		if p.returncode != 0:
+			raise AssertionError(p.stderr)
+		with open(os.path.join(cls.tmp, 'rust-project.json')) as f:
+			cls.project = json.load(f)
+
+	@classmethod
+	def tearDownClass(cls):
+		shutil.rmtree(cls.tmp)
+
+	def ra(self, *args):
+		return subprocess.run(['rust-analyzer', *args, self.tmp], capture_output=True,
+				      text=True, env=dict(os.environ, RUST_BACKTRACE='0'))
+
+	def test_every_ferro_crate_is_a_member(self):
+		members = sorted(c['root_module'] for c in self.project['crates']
+				 if c['is_workspace_member'])
+		self.assertEqual(members, sorted(crate_roots()))
+		for c in self.project['crates']:
+			if c['is_workspace_member']:
+				names = {d['name'] for d in c['deps']}
+				self.assertTrue({'kernel', 'pin_init'} <= names, c['display_name'])
+				self.assertIn('MODULE', c['cfg'])
+
+	def test_no_diagnostics_in_our_code(self):
+		p = self.ra('diagnostics')
+		out = (p.stdout + p.stderr).replace('\r', '\n')
+		ours = [line for line in out.splitlines() if 'at crate ferro_' in line]
+		self.assertEqual(ours, [])
+		self.assertEqual(p.returncode, 0, out[-3000:])
+
+	def test_every_expression_typed(self):
+		# "??ty" counts expressions of unknown type, "?ty" partly unknown:
+		# both are unresolved names or paths somewhere in our crates.
+		p = self.ra('analysis-stats')
+		out = (p.stdout + p.stderr).replace('\r', '\n')
+		m = re.search(r'exprs: (\d+), \?\?ty: (\d+) \(\d+%\), \?ty: (\d+)', out)
+		self.assertIsNotNone(m, out[-3000:])
+		exprs, unknown, partial = (int(x) for x in m.groups())
+		self.assertGreater(exprs, 100, 'our crates were not analysed')
+		self.assertEqual((unknown, partial), (0, 0))
+
+
+if __name__ == '__main__':
+	unittest.main()
