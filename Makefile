@@ -21,7 +21,6 @@ else # user entry point
 FERRO_CACHE ?= $(HOME)/.cache/ferro
 export FERRO_CACHE
 BOARD ?= qemu-virt
-FERRO_MODE ?= m
 # KDIR: the kernel source tree to build against. Defaults to the pinned
 # Linux 7.3.4 source unpacked in the cache by scripts/fetch-kernel.
 KDIR ?=
@@ -39,8 +38,8 @@ BUILD_ARGS = --board $(BOARD) --kdir $(KSRC) --jobs $(JOBS)
 # The toolchain environment (bindgen, libclang) written by setup-deps.
 -include $(FERRO_CACHE)/tools/env.mk
 
-.PHONY: help deps kernel-src kernels demo check test-host modules \
-	integrate unintegrate rustfmt rustfmtcheck clean
+.PHONY: help deps kernel-src kernels demo check test test-host modules \
+	integrate unintegrate patches rust-analyzer rustfmt rustfmtcheck clean
 
 help:
 	@echo 'Ferro - Rust-for-Linux drivers, built in and as modules'
@@ -55,7 +54,10 @@ help:
 	@echo '  deps          install the toolchain (scripts/setup-deps)'
 	@echo '  kernel-src    unpack the pinned Linux 7.3.4 source into the cache'
 	@echo '  kernels       build the module (=m) and built-in (=y) kernels'
+	@echo '  test          fast loop: rebuild one DRIVER out of tree, boot, run its tests'
 	@echo '  modules       build the Ferro modules out of tree (make -C KDIR M=...)'
+	@echo '  rust-analyzer write rust-project.json for editors (kernel generator + fix-ups)'
+	@echo '  patches       a checkpatch-clean git format-patch series for KDIR (a git tree)'
 	@echo '  integrate     link this tree into KDIR as drivers/ferro'
 	@echo '  unintegrate   undo integrate'
 	@echo '  rustfmt       format the Rust sources with the kernel'"'"'s rustfmt config'
@@ -67,7 +69,7 @@ help:
 	@echo '  KDIR=DIR      kernel source to use (default: pinned 7.3.4 in the cache);'
 	@echo '                for `modules`: a configured and built kernel'
 	@echo '  BOARD=NAME    board under boards/ (default: qemu-virt)'
-	@echo '  FERRO_MODE=m|y  for `modules`/single-mode builds (default: m)'
+	@echo '  DRIVER=NAME   for `test`: the driver under drivers/ (default: all)'
 	@echo '  FERRO_CACHE=DIR cache for sources, tools and builds (default: ~/.cache/ferro)'
 	@echo '  JOBS=N        parallel build jobs (default: nproc)'
 
@@ -99,6 +101,22 @@ MODULES_KDIR = $(if $(PINNED),$(shell scripts/build-kernel $(BUILD_ARGS) --mode 
 
 modules:
 	@scripts/build-modules --jobs $(JOBS) $(MODULES_KDIR)
+
+# The fast loop: only the driver is rebuilt (M= against the module kernel),
+# the initramfs remade and QEMU booted with that driver's tests.
+DRIVER ?=
+test: kernel-src
+	@scripts/run-checks --board $(BOARD) --kdir $(KSRC) --jobs $(JOBS) --fast $(DRIVER)
+
+rust-analyzer: kernel-src
+	@scripts/gen-rust-project --board $(BOARD) --kdir $(KSRC)
+
+patches:
+ifeq ($(PINNED),1)
+	@echo 'make patches needs KDIR=<a kernel git tree> to base the series on' >&2; exit 2
+else
+	@scripts/make-patches $(KSRC)
+endif
 
 integrate:
 	@scripts/integrate-kernel-tree $(KSRC)

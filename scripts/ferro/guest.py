@@ -64,8 +64,9 @@ def kernel_release(build: str) -> str:
 		return f.read().strip()
 
 
-def initramfs(board: Board, build: str, tag: str) -> str:
-	"""A gzip cpio with the guest init, Ferro's modules and the build's module lists."""
+def initramfs(board: Board, build: str, tag: str, modules: Optional[str] = None) -> str:
+	"""A gzip cpio with the guest init, Ferro's modules (from the build, or
+	from `modules` for an out-of-tree build) and the build's module lists."""
 	release = kernel_release(build)
 	entries = [
 		'dir /dev 0755 0 0',
@@ -78,8 +79,8 @@ def initramfs(board: Board, build: str, tag: str) -> str:
 		f'dir /lib/modules/{release} 0755 0 0',
 		f'file /init {guest_init(board)} 0755 0 0',
 	]
-	for ko in sorted(glob.glob(os.path.join(build, 'drivers', 'ferro', '**', 'ferro_*.ko'),
-				   recursive=True)):
+	ko_dir = modules or os.path.join(build, 'drivers', 'ferro')
+	for ko in sorted(glob.glob(os.path.join(ko_dir, '**', 'ferro_*.ko'), recursive=True)):
 		entries.append(f'file /lib/modules/ferro/{os.path.basename(ko)} {ko} 0644 0 0')
 	for name in ('modules.builtin', 'modules.builtin.modinfo'):
 		path = os.path.join(build, name)
@@ -141,17 +142,18 @@ class Boot:
 
 
 def boot(board: Board, build: str, name: str, plan: str, cmdline: str = '',
-	 timeout: int = 120) -> Boot:
-	"""Boot the build's kernel; `plan` is what the guest init tests."""
+	 timeout: int = 120, modules: Optional[str] = None, driver: str = '') -> Boot:
+	"""Boot the build's kernel; `plan` is what the guest init tests, for
+	every driver or only `driver`; `modules` overrides where .ko files come from."""
 	if not board.qemu_binary:
 		raise GuestError(f'board {board.name} does not boot in QEMU')
 	if not shutil.which(board.qemu_binary):
 		raise GuestError(f'{board.qemu_binary} not found (run make deps)')
 	image = os.path.join(build, board.kernel_image)
-	initrd = initramfs(board, build, name)
+	initrd = initramfs(board, build, name, modules)
 	append = ' '.join(filter(None, [f'console={board.console}', 'panic=-1', 'quiet',
 					'log_buf_len=1M', board.cmdline, cmdline,
-					'--', plan, board.name]))
+					'--', plan, board.name, driver]))
 	cmd = [board.qemu_binary] + board.qemu_machine + [
 		'-nographic', '-no-reboot', '-kernel', image, '-initrd', initrd, '-append', append]
 	dtb = device_tree(board)

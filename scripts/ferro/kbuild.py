@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from typing import Dict, List, Tuple
 
@@ -143,23 +144,30 @@ def done(what: str, start: float) -> None:
 def run_logged(cmd: List[str], log_path: str, show=lambda line: False) -> None:
 	"""Run cmd with its output in log_path; echo lines that show() picks,
 	and a progress line every 30 seconds so a long build is never silent."""
-	start = last = time.monotonic()
-	steps = 0
+	start = time.monotonic()
+	steps = [0]
+	stop = threading.Event()
+
+	def ticker() -> None:
+		while not stop.wait(30):
+			print(f'    ... {time.monotonic() - start:.0f}s, {steps[0]} build steps so far',
+			      flush=True)
+
+	tick = threading.Thread(target=ticker, daemon=True)
 	with open(log_path, 'w') as log:
 		proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
 					text=True, errors='replace', env=toolchain_env())
 		assert proc.stdout
-		for line in proc.stdout:
-			log.write(line)
-			steps += 1
-			now = time.monotonic()
-			if show(line):
-				print('    ' + line.rstrip(), flush=True)
-				last = now
-			elif now - last >= 30:
-				print(f'    ... {now - start:.0f}s, {steps} build steps so far',
-				      flush=True)
-				last = now
+		tick.start()
+		try:
+			for line in proc.stdout:
+				log.write(line)
+				steps[0] += 1
+				if show(line):
+					print('    ' + line.rstrip(), flush=True)
+		finally:
+			stop.set()
+			tick.join()
 	rc = proc.wait()
 	if rc != 0:
 		with open(log_path) as f:
