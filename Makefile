@@ -39,7 +39,7 @@ BUILD_ARGS = --board $(BOARD) --kdir $(KSRC) --jobs $(JOBS)
 -include $(FERRO_CACHE)/tools/env.mk
 
 .PHONY: help deps kernel-src kernels demo check test test-host modules \
-	integrate unintegrate patches rust-analyzer rustfmt rustfmtcheck clean
+	integrate unintegrate patches rust-analyzer rustdoc rustfmt rustfmtcheck clean
 
 help:
 	@echo 'Ferro - Rust-for-Linux drivers, built in and as modules'
@@ -58,6 +58,7 @@ help:
 	@echo '  modules       build the Ferro modules out of tree (make -C KDIR M=...)'
 	@echo '  rust-analyzer write rust-project.json for editors (kernel generator + fix-ups)'
 	@echo '  patches       a checkpatch-clean git format-patch series for KDIR (a git tree)'
+	@echo '  rustdoc       HTML docs of the Ferro crates (warnings are errors)'
 	@echo '  integrate     link this tree into KDIR as drivers/ferro'
 	@echo '  unintegrate   undo integrate'
 	@echo '  rustfmt       format the Rust sources with the kernel'"'"'s rustfmt config'
@@ -110,6 +111,9 @@ test: kernel-src
 
 rust-analyzer: kernel-src
 	@scripts/gen-rust-project --board $(BOARD) --kdir $(KSRC)
+
+rustdoc: kernel-src
+	@scripts/build-rustdoc --board $(BOARD) --kdir $(KSRC)
 
 patches:
 ifeq ($(PINNED),1)
