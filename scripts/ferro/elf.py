@@ -67,15 +67,24 @@ class Elf:
 			raise ElfError(f'{path}: not an ELF file')
 		if d[4] != 2 or d[5] != 1:
 			raise ElfError(f'{path}: only 64-bit little-endian ELF is supported')
+		try:
+			self._parse_sections()
+		except (struct.error, IndexError, ValueError) as e:
+			raise ElfError(f'{path}: truncated or corrupt ELF ({e})') from None
+		self._symbols: Optional[List[Symbol]] = None
+
+	def _parse_sections(self) -> None:
+		d = self.data
 		(self.type, self.machine, _, _, _, shoff, _, _, _, _, shentsize, shnum,
 		 shstrndx) = struct.unpack_from('<HHIQQQIHHHHHH', d, 16)
 		self.sections: List[Section] = []
 		raw = [struct.unpack_from('<IIQQQQIIQQ', d, shoff + i * shentsize) for i in range(shnum)]
 		strtab = raw[shstrndx]
 		for i, (name, typ, _flags, addr, off, size, link, info, _align, entsize) in enumerate(raw):
+			if off + (size if typ != 8 else 0) > len(d):
+				raise ValueError(f'section {i} extends past the end of the file')
 			self.sections.append(Section(i, self._str(strtab[4], name), typ, addr, off, size,
 						     link, info, entsize))
-		self._symbols: Optional[List[Symbol]] = None
 
 	def _str(self, table_offset: int, index: int) -> str:
 		end = self.data.index(b'\0', table_offset + index)

@@ -5,9 +5,12 @@ Offsets come from the kernel that was built (tests/probes/module_layout.c,
 compiled by that kernel's Kbuild), never from a number copied here.
 """
 
+import json
 import os
 import struct
 import subprocess
+import sys
+import tempfile
 import unittest
 
 from tests.host.common import TOP, build_dir
@@ -158,27 +161,58 @@ if __name__ == '__main__':
 
 
 class Inspector(unittest.TestCase):
-	"""scripts/ferro-elf tells the same story from both builds."""
+	"""scripts/ferro-inspect on both builds, and on inputs it must refuse."""
 
-	def run_tool(self, *args):
-		p = subprocess.run([os.path.join(TOP, 'scripts', 'ferro-elf'), *args],
+	def run_tool(self, *args, rc=0):
+		p = subprocess.run([os.path.join(TOP, 'scripts', 'ferro-inspect'), *args],
 				   capture_output=True, text=True)
-		self.assertEqual(p.returncode, 0, p.stderr)
-		return p.stdout
+		self.assertEqual(p.returncode, rc, p.stderr)
+		return p.stdout + p.stderr
 
 	def test_loadable(self):
 		build = build_dir('m')
 		out = self.run_tool('--layout', layout(build).path, os.path.join(build, KO))
-		self.assertRegex(out, r'init_module +\.init\.text .*<- struct module \+0x[0-9a-f]+ \(\.init\)')
-		self.assertRegex(out, r'cleanup_module +\.exit\.text .*\(\.exit\)')
+		self.assertRegex(out, r'init +init_module +\.init\.text .*<- struct module '
+				 r'\+0x[0-9a-f]+ \(\.init\)')
+		self.assertRegex(out, r'exit +cleanup_module +\.exit\.text .*\(\.exit\)')
+		self.assertIn('modinfo   parmtype=stack_depth:u32', out)
 
 	def test_builtin(self):
 		build = build_dir('y')
 		out = self.run_tool(os.path.join(build, 'vmlinux'))
-		self.assertRegex(out, r'__ferro_lifecycle_initcall +level 6 +-> __ferro_lifecycle_init\n')
+		self.assertRegex(out, r'initcall +__ferro_lifecycle_initcall +level 6 +'
+				 r'-> __ferro_lifecycle_init\n')
+		out = self.run_tool(os.path.join(build, BUILTIN_OBJ))
+		self.assertIn('nothing refers to it', out)
+		self.assertIn('modinfo   file=drivers/ferro/drivers/lifecycle/ferro_lifecycle', out)
+
+	def test_json(self):
+		build = build_dir('y')
+		facts = json.loads(self.run_tool('--json', os.path.join(build, 'vmlinux')))
+		m = facts[0]['modules']['ferro_lifecycle']
+		self.assertEqual(m['initcall']['resolves_to'], '__ferro_lifecycle_init')
+		self.assertEqual(m['initcall']['level'], '6')
 
 	def test_not_elf(self):
-		p = subprocess.run([os.path.join(TOP, 'scripts', 'ferro-elf'), __file__],
-				   capture_output=True, text=True)
-		self.assertEqual(p.returncode, 1)
-		self.assertIn('not an ELF file', p.stderr)
+		out = self.run_tool(__file__, rc=1)
+		self.assertIn('not an ELF file', out)
+
+	def test_not_a_kernel_object(self):
+		out = self.run_tool(sys.executable, rc=1)
+		self.assertIn('not a kernel object', out)
+
+	def test_truncated(self):
+		with open(os.path.join(build_dir('m'), KO), 'rb') as f:
+			head = f.read(4096)
+		with tempfile.NamedTemporaryFile(suffix='.ko') as t:
+			t.write(head)
+			t.flush()
+			out = self.run_tool(t.name, rc=1)
+		self.assertIn('truncated or corrupt ELF', out)
+
+	def test_32bit(self):
+		with tempfile.NamedTemporaryFile(suffix='.ko') as t:
+			t.write(b'\x7fELF\x01\x01\x01' + bytes(57))
+			t.flush()
+			out = self.run_tool(t.name, rc=1)
+		self.assertIn('only 64-bit little-endian ELF', out)
