@@ -39,7 +39,7 @@ BUILD_ARGS = --board $(BOARD) --kdir $(KSRC) --jobs $(JOBS)
 -include $(FERRO_CACHE)/tools/env.mk
 
 .PHONY: help deps kernel-src kernels demo check test test-host modules \
-	integrate unintegrate patches rust-analyzer rustdoc rustfmt rustfmtcheck clean
+	integrate unintegrate patches rust-analyzer rustdoc compare rustfmt rustfmtcheck clean
 
 help:
 	@echo 'Ferro - Rust-for-Linux drivers, built in and as modules'
@@ -49,6 +49,8 @@ help:
 	@echo '                exercise every driver and print what it saw'
 	@echo '  check         the test suite: builds, ELF facts, QEMU boots, host tests;'
 	@echo '                ends with "N passed, N failed"'
+	@echo '  compare       built-in vs loadable report for every driver, measured over'
+	@echo '                BOOTS boots: compare/BOARD/report.md, .json, timeline.svg/.png'
 	@echo
 	@echo 'Other targets:'
 	@echo '  deps          install the toolchain (scripts/setup-deps)'
@@ -73,6 +75,7 @@ help:
 	@echo '  DRIVER=NAME   for `test`: the driver under drivers/ (default: all)'
 	@echo '  FERRO_CACHE=DIR cache for sources, tools and builds (default: ~/.cache/ferro)'
 	@echo '  JOBS=N        parallel build jobs (default: nproc)'
+	@echo '  BOOTS=N       for `compare`: boots per mode (default: 5)'
 
 deps:
 	@scripts/setup-deps
@@ -111,6 +114,10 @@ test: kernel-src
 
 rust-analyzer: kernel-src
 	@scripts/gen-rust-project --board $(BOARD) --kdir $(KSRC)
+
+BOOTS ?= 5
+compare: kernels
+	@scripts/ferro-compare --board $(BOARD) --kdir $(KSRC) --boots $(BOOTS)
 
 rustdoc: kernel-src
 	@scripts/build-rustdoc --board $(BOARD) --kdir $(KSRC)

@@ -11,6 +11,8 @@ import struct
 from typing import Dict, List, Optional
 
 SHT_SYMTAB = 2
+SHT_NOBITS = 8
+SHF_ALLOC = 2
 SHT_RELA = 4
 SHN_UNDEF = 0
 SHN_ABS = 0xfff1
@@ -29,6 +31,7 @@ class Section:
 	index: int
 	name: str
 	type: int
+	flags: int
 	addr: int
 	offset: int
 	size: int
@@ -80,11 +83,11 @@ class Elf:
 		self.sections: List[Section] = []
 		raw = [struct.unpack_from('<IIQQQQIIQQ', d, shoff + i * shentsize) for i in range(shnum)]
 		strtab = raw[shstrndx]
-		for i, (name, typ, _flags, addr, off, size, link, info, _align, entsize) in enumerate(raw):
-			if off + (size if typ != 8 else 0) > len(d):
+		for i, (name, typ, flags, addr, off, size, link, info, _align, entsize) in enumerate(raw):
+			if off + (size if typ != SHT_NOBITS else 0) > len(d):
 				raise ValueError(f'section {i} extends past the end of the file')
-			self.sections.append(Section(i, self._str(strtab[4], name), typ, addr, off, size,
-						     link, info, entsize))
+			self.sections.append(Section(i, self._str(strtab[4], name), typ, flags, addr, off,
+						     size, link, info, entsize))
 
 	def _str(self, table_offset: int, index: int) -> str:
 		end = self.data.index(b'\0', table_offset + index)
@@ -141,7 +144,7 @@ class Elf:
 	def read(self, addr: int, size: int) -> bytes:
 		"""Bytes at a virtual address of a linked image (vmlinux)."""
 		for s in self.sections:
-			if s.addr and s.addr <= addr and addr + size <= s.addr + s.size and s.type != 8:
+			if s.addr and s.addr <= addr and addr + size <= s.addr + s.size and s.type != SHT_NOBITS:
 				start = s.offset + addr - s.addr
 				return self.data[start:start + size]
 		raise ElfError(f'{self.path}: address {addr:#x} is in no section with contents')
@@ -151,3 +154,25 @@ class Elf:
 		if idx is None:
 			return {}
 		return {s.name: s for s in self.symbols() if s.shndx == idx.index}
+
+
+def alloc_sizes(e: Elf) -> Dict[str, int]:
+	"""Bytes of the loaded image by kind: text, rodata, data, bss, init, other."""
+	out = {k: 0 for k in ('text', 'rodata', 'data', 'bss', 'init', 'other')}
+	for s in e.sections:
+		if not s.flags & SHF_ALLOC:
+			continue
+		n = s.name
+		if n.startswith(('.init', '.exit')):
+			out['init'] += s.size
+		elif n.startswith('.text'):
+			out['text'] += s.size
+		elif n.startswith('.rodata'):
+			out['rodata'] += s.size
+		elif n.startswith('.bss') or s.type == SHT_NOBITS:
+			out['bss'] += s.size
+		elif n.startswith('.data'):
+			out['data'] += s.size
+		else:
+			out['other'] += s.size
+	return out

@@ -142,9 +142,11 @@ class Boot:
 
 
 def boot(board: Board, build: str, name: str, plan: str, cmdline: str = '',
-	 timeout: int = 120, modules: Optional[str] = None, driver: str = '') -> Boot:
+	 timeout: int = 120, modules: Optional[str] = None, driver: str = '',
+	 dump_kmsg: bool = False) -> Boot:
 	"""Boot the build's kernel; `plan` is what the guest init tests, for
-	every driver or only `driver`; `modules` overrides where .ko files come from."""
+	every driver or only `driver`; `modules` overrides where .ko files come from;
+	`dump_kmsg` has the guest print the whole kernel log at the end."""
 	if not board.qemu_binary:
 		raise GuestError(f'board {board.name} does not boot in QEMU')
 	if not shutil.which(board.qemu_binary):
@@ -153,7 +155,8 @@ def boot(board: Board, build: str, name: str, plan: str, cmdline: str = '',
 	initrd = initramfs(board, build, name, modules)
 	append = ' '.join(filter(None, [f'console={board.console}', 'panic=-1', 'quiet',
 					'log_buf_len=1M', board.cmdline, cmdline,
-					'--', plan, board.name, driver]))
+					'--', plan, board.name, driver or 'all',
+					'kmsg' if dump_kmsg else '']))
 	cmd = [board.qemu_binary] + board.qemu_machine + [
 		'-nographic', '-no-reboot', '-kernel', image, '-initrd', initrd, '-append', append]
 	dtb = device_tree(board)

@@ -70,10 +70,10 @@ def initcall_level(e: elf.Elf, addr: int) -> Optional[str]:
 
 
 def initcall_table(e: elf.Elf, level: str = '6') -> List[str]:
-	"""The functions a linked vmlinux calls at an initcall level, in order."""
+	"""The functions a linked vmlinux calls at an initcall level (with its
+	"sync" sublevel), in order: the entries up to the next level's start."""
 	start = e.symbol(f'__initcall{level}_start')
-	nxt = {'6': '__initcall6s_start'}.get(level)
-	end = e.symbol(nxt) if nxt else None
+	end = e.symbol(f'__initcall{int(level) + 1}_start' if level != '7' else '__initcall_end')
 	if not start or not end:
 		return []
 	by_addr: Dict[int, str] = {}

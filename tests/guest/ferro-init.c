@@ -2,9 +2,11 @@
 /*
  * ferro-init - the guest side of Ferro's tests: PID 1 of the test initramfs.
  *
- * The harness boots a kernel with "-- <plan> <board> [<driver>]" at the end
- * of the command line; the kernel hands those words to init as argv. The
- * plan says how Ferro was built (and <driver> limits the run to one driver):
+ * The harness boots a kernel with "-- <plan> <board> [<driver>|all [kmsg]]"
+ * at the end of the command line; the kernel hands those words to init as
+ * argv. <driver> limits the run to one driver, "kmsg" makes the guest print
+ * the whole kernel log at the end (for the compare report). The plan says
+ * how Ferro was built:
  *   module   drivers are /lib/modules/ferro/ferro_*.ko: load, inspect, unload them
  *   builtin  drivers ran their initcalls during boot: inspect what they left
  * Every test prints one KTAP result line; the run ends with a power-off.
@@ -19,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
@@ -55,6 +58,19 @@ static void result(int ok, const char *name, const char *fmt, ...)
 		failures++;
 		printf("# %s: %s\nnot ok %d %s\n", name, why, test_no, name);
 	}
+	fflush(stdout);
+}
+
+/* A measured fact for the compare report: "# fact: <driver>.<key>=<value>". */
+static void report_fact(const char *driver, const char *key, const char *fmt, ...)
+{
+	char value[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(value, sizeof(value), fmt, ap);
+	va_end(ap);
+	printf("# fact: %s.%s=%s\n", driver, key, value);
 	fflush(stdout);
 }
 
@@ -298,6 +314,59 @@ static int in_proc_modules(const char *name, char *line, size_t size)
 	return found;
 }
 
+/* The kernel command line's words that start with prefix, as one fact. */
+static void cmdline_facts(const char *driver, const char *prefix)
+{
+	char *cmdline = slurp("/proc/cmdline", NULL), given[512] = "";
+	char *tok, *save = NULL;
+
+	for (tok = cmdline ? strtok_r(cmdline, "\n\t ", &save) : NULL; tok;
+	     tok = strtok_r(NULL, "\n\t ", &save)) {
+		if (strncmp(tok, prefix, strlen(prefix)))
+			continue;
+		if (*given)
+			strncat(given, " ", sizeof(given) - strlen(given) - 1);
+		strncat(given, tok, sizeof(given) - strlen(given) - 1);
+	}
+	report_fact(driver, "params", "%s", given);
+	free(cmdline);
+}
+
+/* /sys/module/<name>: whether it exists, what it holds, the sizes. */
+static void sysfs_facts(const char *driver, const char *dir)
+{
+	static const char *const keys[] = { "coresize", "initsize", "initstate", "refcnt" };
+	char list[1024] = "", path[512];
+	struct dirent *d;
+	DIR *dp = opendir(dir);
+	size_t i;
+
+	if (!dp) {
+		report_fact(driver, "sysfs", "absent");
+		return;
+	}
+	while ((d = readdir(dp))) {
+		if (d->d_name[0] == '.')
+			continue;
+		if (*list)
+			strncat(list, ",", sizeof(list) - strlen(list) - 1);
+		strncat(list, d->d_name, sizeof(list) - strlen(list) - 1);
+	}
+	closedir(dp);
+	report_fact(driver, "sysfs", "present:%s", list);
+	for (i = 0; i < ARRAY_SIZE(keys); i++) {
+		char *v;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, keys[i]);
+		v = slurp(path, NULL);
+		if (v) {
+			v[strcspn(v, "\n")] = '\0';
+			report_fact(driver, keys[i], "%s", v);
+			free(v);
+		}
+	}
+}
+
 /* Checks the parts of the record that are the same in both build modes. */
 static void check_record(const char *plan, const char *rec, const char *entry,
 			 const char *mode, const char *state, long depth,
@@ -369,6 +438,7 @@ static void lifecycle_module(void)
 	free(log);
 
 	/* The load itself. */
+	report_fact("lifecycle", "params", "stack_depth=12 dump_stack=1");
 	ret = load_module(LIFECYCLE_KO, "stack_depth=12 dump_stack=1");
 	err = errno;
 	result(ret == 0, "module_load", "finit_module returned %d, errno %d", ret, err);
@@ -387,6 +457,8 @@ static void lifecycle_module(void)
 		free(core);
 	}
 	free(rec);
+
+	sysfs_facts("lifecycle", "/sys/module/ferro_lifecycle");
 
 	rec = slurp(LIFECYCLE_DEV, NULL);
 	result(!!rec, "module_record_readable", "cannot read %s: %s",
@@ -413,6 +485,7 @@ static void lifecycle_module(void)
 	/* Unload: cleanup_module runs and logs the exit path. */
 	ret = unload_module("ferro_lifecycle");
 	err = errno;
+	report_fact("lifecycle", "delete_module", "%s", ret == 0 ? "0" : strerror(err));
 	result(ret == 0, "module_unload", "delete_module returned %d, errno %d", ret, err);
 	result(!in_proc_modules("ferro_lifecycle", NULL, 0) && !exists(LIFECYCLE_DEV) &&
 	       !exists("/sys/module/ferro_lifecycle"), "module_unload_nothing_left",
@@ -496,8 +569,11 @@ static void lifecycle_builtin(void)
 	/* Rust module! parameters have perm 0, so no /sys/module entry is made. */
 	result(!exists("/sys/module/ferro_lifecycle"), "builtin_no_sysfs_module",
 	       "/sys/module/ferro_lifecycle exists");
+	sysfs_facts("lifecycle", "/sys/module/ferro_lifecycle");
+	cmdline_facts("lifecycle", "ferro_lifecycle.");
 	ret = unload_module("ferro_lifecycle");
 	err = errno;
+	report_fact("lifecycle", "delete_module", "%s", ret == 0 ? "0" : strerror(err));
 	result(ret == -1 && err == ENOENT, "builtin_delete_module_enoent",
 	       "delete_module returned %d, errno %d", ret, err);
 
@@ -545,7 +621,8 @@ int main(int argc, char **argv)
 {
 	const char *plan = argc > 1 ? argv[1] : "";
 	const char *board = argc > 2 ? argv[2] : "";
-	const char *only = argc > 3 ? argv[3] : "";
+	const char *only = argc > 3 && strcmp(argv[3], "all") ? argv[3] : "";
+	int dump = argc > 4 && strcmp(argv[4], "kmsg") == 0;
 	size_t i;
 	int ran = 0;
 
@@ -574,6 +651,10 @@ int main(int argc, char **argv)
 	}
 	if (*only && !ran)
 		result(0, "driver_known", "no tests for driver '%s'", only);
+	if (dump) {
+		printf("# kmsg-dump: begin\n");
+		diag_log("");
+	}
 	printf("1..%d\n# ferro-init: %d passed, %d failed\n", test_no,
 	       test_no - failures, failures);
 	fflush(stdout);
