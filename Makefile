@@ -39,7 +39,7 @@ BUILD_ARGS = --board $(BOARD) --kdir $(KSRC) --jobs $(JOBS)
 -include $(FERRO_CACHE)/tools/env.mk
 
 .PHONY: help deps kernel-src kernels demo check test test-host modules \
-	integrate unintegrate patches rust-analyzer rustdoc compare rustfmt rustfmtcheck clean
+	integrate unintegrate patches rust-analyzer rustdoc compare docs rustfmt rustfmtcheck clean
 
 help:
 	@echo 'Ferro - Rust-for-Linux drivers, built in and as modules'
@@ -61,6 +61,7 @@ help:
 	@echo '  rust-analyzer write rust-project.json for editors (kernel generator + fix-ups)'
 	@echo '  patches       a checkpatch-clean git format-patch series for KDIR (a git tree)'
 	@echo '  rustdoc       HTML docs of the Ferro crates (warnings are errors)'
+	@echo '  docs          regenerate Documentation/lifecycle/evidence from the builds'
 	@echo '  integrate     link this tree into KDIR as drivers/ferro'
 	@echo '  unintegrate   undo integrate'
 	@echo '  rustfmt       format the Rust sources with the kernel'"'"'s rustfmt config'
@@ -118,6 +119,9 @@ rust-analyzer: kernel-src
 BOOTS ?= 5
 compare: kernels
 	@scripts/ferro-compare --board $(BOARD) --kdir $(KSRC) --boots $(BOOTS)
+
+docs: kernels
+	@scripts/gen-docs --board $(BOARD) --kdir $(KSRC)
 
 rustdoc: kernel-src
 	@scripts/build-rustdoc --board $(BOARD) --kdir $(KSRC)

@@ -140,3 +140,33 @@ def facts(e: elf.Elf, layout: Optional[elf.Elf] = None) -> Dict:
 						'; nothing refers to it' if k != 'vmlinux' else '')}
 		result['modules'][name] = m
 	return result
+
+
+def render(f: Dict, name: Optional[str] = None) -> str:
+	"""facts() as the text ferro-inspect prints; `name` replaces the path."""
+	lines = [f'{name or f["file"]}: {f["kind"]}']
+	if not f['modules']:
+		lines.append('  (no Ferro module in it)')
+	for mod, m in f['modules'].items():
+		lines.append(f'  module {mod}')
+		for role in ('init', 'initcall', 'exit'):
+			e = m.get(role)
+			if not e:
+				continue
+			where = f'level {e["level"]}' if 'level' in e else e.get('section') or ''
+			line = f'    {role:9} {e["symbol"]:28} {where:16}'
+			if e.get('size') is not None:
+				line += f' size {e["size"]:#x}'
+			if 'struct_module_offset' in e:
+				line += f'  <- struct module +{e["struct_module_offset"]:#x}'
+				if e.get('struct_module_field'):
+					line += f' (.{e["struct_module_field"]})'
+			if 'resolves_to' in e:
+				line += f'-> {e["resolves_to"]}'
+			lines.append(line.rstrip())
+			if 'runs' in e:
+				lines.append(f'    {"":9} runs {e["runs"]}')
+		for key in ('license', 'description', 'parmtype', 'parm', 'file'):
+			for v in m['modinfo'].get(key, []):
+				lines.append(f'    modinfo   {key}={v}')
+	return '\n'.join(lines) + '\n'
