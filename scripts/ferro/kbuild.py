@@ -242,3 +242,30 @@ def build(board: Board, mode: str, kdir: str, jobs: int) -> str:
 	state = 'up to date' if before == after else 'built'
 	print(f'  BUILD   {what} {state} in {time.monotonic() - start:.0f}s', flush=True)
 	return out
+
+
+def layout_probe(build: str) -> str:
+	"""tests/probes/module_layout.o compiled by the Kbuild of a built kernel.
+
+	Its absolute symbols carry offsetof(struct module, init/exit) and
+	sizeof(struct module) for that kernel's configuration.
+	"""
+	if not os.path.isfile(os.path.join(build, '.config')):
+		raise BuildError(f"'{build}' is not a configured kernel build (no .config)")
+	with open(os.path.join(build, '.config')) as f:
+		config = f.read()
+	if 'CONFIG_ARM64=y' in config:
+		arch, cross = 'arm64', '' if os.uname().machine == 'aarch64' else 'aarch64-linux-gnu-'
+	elif 'CONFIG_X86_64=y' in config:
+		arch, cross = 'x86_64', ''
+	else:
+		raise BuildError(f'{build}: cannot tell the architecture from .config')
+	out = os.path.join(cache_dir(), 'probes', os.path.basename(os.path.normpath(build)))
+	os.makedirs(out, exist_ok=True)
+	proc = subprocess.run(['make', '-s', '-C', build, f'ARCH={arch}', f'CROSS_COMPILE={cross}',
+			       f'M={TOP}/tests/probes', f'MO={out}', 'module_layout.o'],
+			      capture_output=True, text=True, env=toolchain_env())
+	if proc.returncode != 0:
+		raise BuildError(f'building tests/probes/module_layout.o against {build} failed:\n'
+				 f'{proc.stdout[-2000:]}{proc.stderr[-2000:]}')
+	return os.path.join(out, 'module_layout.o')

@@ -15,7 +15,7 @@ import unittest
 
 from tests.host.common import TOP, build_dir
 from ferro import elf
-from ferro.kbuild import cache_dir, toolchain_env
+from ferro import kbuild
 
 KO = 'drivers/ferro/drivers/lifecycle/ferro_lifecycle.ko'
 BUILTIN_OBJ = 'drivers/ferro/drivers/lifecycle/ferro_lifecycle.o'
@@ -23,17 +23,7 @@ BUILTIN_OBJ = 'drivers/ferro/drivers/lifecycle/ferro_lifecycle.o'
 
 def layout(build: str) -> elf.Elf:
 	"""tests/probes/module_layout.o built against `build`."""
-	out = os.path.join(cache_dir(), 'probes', os.path.basename(build))
-	os.makedirs(out, exist_ok=True)
-	with open(os.path.join(build, '.config')) as f:
-		arch = 'arm64' if 'CONFIG_ARM64=y' in f.read() else 'x86'
-	cross = 'aarch64-linux-gnu-' if arch == 'arm64' else ''
-	proc = subprocess.run(['make', '-s', '-C', build, f'ARCH={arch}', f'CROSS_COMPILE={cross}',
-			       f'M={TOP}/tests/probes', f'MO={out}', 'module_layout.o'],
-			      capture_output=True, text=True, env=toolchain_env())
-	if proc.returncode != 0:
-		raise AssertionError(f'building tests/probes/module_layout.o failed:\n{proc.stderr}')
-	return elf.Elf(os.path.join(out, 'module_layout.o'))
+	return elf.Elf(kbuild.layout_probe(build))
 
 
 def config_has(build: str, line: str) -> bool:
@@ -171,7 +161,7 @@ class Inspector(unittest.TestCase):
 
 	def test_loadable(self):
 		build = build_dir('m')
-		out = self.run_tool('--layout', layout(build).path, os.path.join(build, KO))
+		out = self.run_tool('--kernel', build, os.path.join(build, KO))
 		self.assertRegex(out, r'init +init_module +\.init\.text .*<- struct module '
 				 r'\+0x[0-9a-f]+ \(\.init\)')
 		self.assertRegex(out, r'exit +cleanup_module +\.exit\.text .*\(\.exit\)')
@@ -192,6 +182,16 @@ class Inspector(unittest.TestCase):
 		m = facts[0]['modules']['ferro_lifecycle']
 		self.assertEqual(m['initcall']['resolves_to'], '__ferro_lifecycle_init')
 		self.assertEqual(m['initcall']['level'], '6')
+
+	def test_layout_option(self):
+		build = build_dir('m')
+		out = self.run_tool('--layout', layout(build).path, os.path.join(build, KO))
+		self.assertIn('(.init)', out)
+
+	def test_not_a_kernel_build(self):
+		with tempfile.TemporaryDirectory() as d:
+			out = self.run_tool('--kernel', d, os.path.join(build_dir('m'), KO), rc=1)
+		self.assertIn('is not a configured kernel build', out)
 
 	def test_not_elf(self):
 		out = self.run_tool(__file__, rc=1)
