@@ -46,16 +46,15 @@ module! {
     },
 }
 
+// The init record, rendered as text when init runs: symbols are resolved
+// then, because a module's `.init.text` is freed once its init returns.
+// A static rather than a field of `Lifecycle` because the misc device's
+// callbacks are not handed the module; `Lifecycle`'s drop empties it.
 kernel::sync::global_lock! {
     // SAFETY: Initialised by `Lifecycle::init` before any other use, exactly
     // once per load of this module (each load gets fresh static storage).
     unsafe(uninit) static RECORD: Mutex<KVec<u8>> = KVec::new();
 }
-
-// The init record, rendered as text when init runs: symbols are resolved
-// then, because a module's `.init.text` is freed once its init returns.
-// A static rather than a field of `Lifecycle` because the misc device's
-// callbacks are not handed the module; `Lifecycle`'s drop empties it.
 
 /// Checked parameters, read once so a record and its checks agree.
 struct Params {

@@ -95,16 +95,17 @@ def drivers() -> List[str]:
 	return sorted(x for x in os.listdir(d) if os.path.isfile(os.path.join(d, x, 'Kconfig')))
 
 
+def record_frames(rec: Dict[str, str]) -> List[str]:
+	"""A record's frames as the kernel printed them, innermost first."""
+	return [rec[f'frame.{i}'] for i in range(int(rec.get('frames', 0) or 0))
+		if f'frame.{i}' in rec]
+
+
 def caller_chain(rec: Dict[str, str]) -> List[str]:
 	"""Frames from the entry symbol outwards, offsets dropped."""
-	frames = [rec[f'frame.{i}'] for i in range(int(rec.get('frames', 0) or 0))
-		  if f'frame.{i}' in rec]
-	names = [re.sub(r'\+0x[0-9a-f]+/0x[0-9a-f]+', '', f).replace(' [', ' [') for f in frames]
+	names = [re.sub(r'\+0x[0-9a-f]+/0x[0-9a-f]+.*$', '', f) for f in record_frames(rec)]
 	entry = rec.get('entry', '')
-	for i, n in enumerate(names):
-		if n.split(' ')[0] == entry:
-			return [x.split(' ')[0] for x in names[i:]]
-	return [x.split(' ')[0] for x in names]
+	return names[names.index(entry):] if entry in names else names
 
 
 def object_path(build: str, name: str) -> Optional[str]:
