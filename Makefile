@@ -39,7 +39,7 @@ BUILD_ARGS = --board $(BOARD) --kdir $(KSRC) --jobs $(JOBS)
 -include $(FERRO_CACHE)/tools/env.mk
 
 .PHONY: help deps kernel-src kernels demo check test test-host modules \
-	integrate unintegrate patches rust-analyzer rustdoc compare docs rustfmt rustfmtcheck clean
+	integrate unintegrate patches rust-analyzer rustdoc compare docs htmldocs rustfmt rustfmtcheck clean
 
 help:
 	@echo 'Ferro - Rust-for-Linux drivers, built in and as modules'
@@ -62,6 +62,7 @@ help:
 	@echo '  patches       a checkpatch-clean git format-patch series for KDIR (a git tree)'
 	@echo '  rustdoc       HTML docs of the Ferro crates (warnings are errors)'
 	@echo '  docs          regenerate Documentation/lifecycle/evidence from the builds'
+	@echo '  htmldocs      Documentation/ as HTML with Sphinx (warnings are errors)'
 	@echo '  integrate     link this tree into KDIR as drivers/ferro'
 	@echo '  unintegrate   undo integrate'
 	@echo '  rustfmt       format the Rust sources with the kernel'"'"'s rustfmt config'
@@ -122,6 +123,11 @@ compare: kernels
 
 docs: kernels
 	@scripts/gen-docs --board $(BOARD) --kdir $(KSRC)
+
+htmldocs: deps
+	@$(FERRO_CACHE)/tools/sphinx/bin/sphinx-build -W --keep-going -q -b html \
+		Documentation $(FERRO_CACHE)/htmldocs
+	@echo '  HTML    $(FERRO_CACHE)/htmldocs/index.html'
 
 rustdoc: kernel-src
 	@scripts/build-rustdoc --board $(BOARD) --kdir $(KSRC)
