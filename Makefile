@@ -125,7 +125,7 @@ docs: kernels
 	@scripts/gen-docs --board $(BOARD) --kdir $(KSRC)
 
 htmldocs: deps
-	@$(FERRO_CACHE)/tools/sphinx/bin/sphinx-build -W --keep-going -q -b html \
+	@$(FERRO_CACHE)/tools/venv/bin/sphinx-build -W --keep-going -q -b html \
 		Documentation $(FERRO_CACHE)/htmldocs
 	@echo '  HTML    $(FERRO_CACHE)/htmldocs/index.html'
 

@@ -6,11 +6,9 @@ order) or from a booted kernel (the guest's records and facts, the kernel
 log with initcall_debug), never from a table typed in here.
 """
 
-import json
 import os
 import re
 import statistics
-import subprocess
 from typing import Dict, List, Optional, Tuple
 
 from ferro import elf, guest, inspect, kbuild

@@ -121,10 +121,10 @@ def svg_timeline(builtin: BootLog, module: BootLog, marks: List[str]) -> str:
 	parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{top + 3 * lane + 40}" '
 		 'font-family="sans-serif" font-size="12">',
 		 f'<rect width="{width}" height="{top + 3 * lane + 40}" fill="white"/>',
-		 f'<text x="10" y="20" font-size="14">Boot timeline: initcalls (initcall_debug), '
-		 f'Ferro in red</text>']
-	lanes = [('built-in kernel', calls_y, lambda c: f'__{c["fn"][2:-5]}' in
-		  [f'__{m}' for m in marks] and c['module'] is None),
+		 '<text x="10" y="20" font-size="14">Boot timeline: initcalls (initcall_debug), '
+		 'Ferro in red</text>']
+	lanes = [('built-in kernel', calls_y,
+		  lambda c: c['fn'] in [f'__{m}_init' for m in marks] and c['module'] is None),
 		 ('module kernel', calls_m, lambda c: True)]
 	for i, (label, calls, ours) in enumerate(lanes):
 		y0 = top + i * lane + 10

@@ -13,7 +13,7 @@ from ferro.kbuild import cache_dir
 class HtmlDocs(unittest.TestCase):
 
 	def test_builds_without_warnings(self):
-		sphinx = os.path.join(cache_dir(), 'tools', 'sphinx', 'bin', 'sphinx-build')
+		sphinx = os.path.join(cache_dir(), 'tools', 'venv', 'bin', 'sphinx-build')
 		self.assertTrue(os.path.exists(sphinx), f'{sphinx} missing (make deps installs it)')
 		with tempfile.TemporaryDirectory() as out:
 			p = subprocess.run([sphinx, '-W', '--keep-going', '-q', '-b', 'html',

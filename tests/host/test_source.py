@@ -95,6 +95,20 @@ class RustRules(unittest.TestCase):
 				 p.stdout[-3000:] + p.stderr[-1000:])
 
 
+class PythonRules(unittest.TestCase):
+
+	def test_pyflakes(self):
+		from ferro.kbuild import cache_dir
+		python = os.path.join(cache_dir(), 'tools', 'venv', 'bin', 'python')
+		self.assertTrue(os.path.exists(python), f'{python} missing (make deps installs it)')
+		files = [f for f in tracked_files() if f.endswith('.py') or
+			 (f.startswith('scripts/') and read(f).startswith('#!/usr/bin/env python3'))]
+		self.assertTrue(files)
+		p = subprocess.run([python, '-m', 'pyflakes', *files], cwd=TOP,
+				   capture_output=True, text=True)
+		self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
+
 class KconfigRules(unittest.TestCase):
 	"""Every driver: tristate FERRO_<NAME>, help text, module ferro_<name>."""
 
