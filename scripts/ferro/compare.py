@@ -202,6 +202,7 @@ def collect(board: Board, kdir: str, boots: int, say=print) -> Dict:
 				'coresize': int(facts['coresize']) if 'coresize' in facts else None,
 				'initsize': int(facts['initsize']) if 'initsize' in facts else None,
 				'delete_module': facts.get('delete_module'),
+				'load_unload_cycles': facts.get('load_unload_cycles'),
 				'params_given': ((f'finit_module(2) arguments "{facts.get("params", "")}"')
 						 if mode == 'module' else
 						 ('kernel command line "' + facts['params'] + '"'

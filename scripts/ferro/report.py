@@ -88,6 +88,8 @@ def rows(name: str, per: Dict, report: Dict) -> List[List[str]]:
 		['modules.builtin.modinfo', 'none', f'{len(y["modules_builtin_modinfo"])} entries'],
 		['parameters', params(m), params(y)],
 		['delete_module(2)', m['delete_module'] or '?', y['delete_module'] or '?'],
+		['load/unload cycles without residue', m.get('load_unload_cycles') or 'n/a',
+		 y.get('load_unload_cycles') or 'n/a: built in'],
 		['link order', link(m), link(y)],
 	]
 
@@ -140,13 +142,13 @@ def svg_timeline(builtin: BootLog, module: BootLog, marks: List[str]) -> str:
 			parts.append(f'<rect x="{x(c["start"]):.1f}" y="{y0 + 30 - h}" width="{w:.1f}" '
 				     f'height="{h}" fill="{color}"><title>{escape(c["fn"])} '
 				     f'{c["usecs"]} us</title></rect>')
-			if mine:
-				# Stagger the labels of calls close together.
+			if mine and k < 3:
+				# Label the first few, staggered; the rest speak as bars.
 				lbl = c['fn'] + (f' [{c["module"]}]' if c['module'] else '')
 				parts.append(f'<text x="{x(c["start"]):.1f}" y="{y0 + 45 + 14 * (k % 3)}" '
 					     f'fill="#d62728" text-anchor="end">{escape(lbl)} '
 					     f'({c["usecs"]} us, ret {c["ret"]})</text>')
-				k += 1
+			k += mine
 		if i == 1:
 			for t, msg in exits:
 				parts.append(f'<line x1="{x(t):.1f}" y1="{y0 + 4}" x2="{x(t):.1f}" '

@@ -416,6 +416,81 @@ static void check_record(const char *plan, const char *rec, const char *entry,
 	       "record time %.6f, log line %s", t_rec, l ? logline : "(missing)");
 }
 
+/* Every class of bad parameter value is refused with EINVAL, leaving nothing. */
+static void lifecycle_bad_params(void)
+{
+	static const struct {
+		const char *name, *params;
+	} bad[] = {
+		{ "below_range", "stack_depth=0" },
+		{ "above_range", "stack_depth=33" },
+		{ "negative", "stack_depth=-1" },
+		{ "overflow", "stack_depth=4294967296" },
+		{ "not_a_number", "stack_depth=abc" },
+		{ "empty", "stack_depth=" },
+		{ "bool_not_a_bool", "dump_stack=maybe" },
+	};
+	char name[96];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		int ret = load_module(LIFECYCLE_KO, bad[i].params), err = errno;
+
+		snprintf(name, sizeof(name), "module_param_%s_einval", bad[i].name);
+		result(ret == -1 && err == EINVAL && !in_proc_modules("ferro_lifecycle", NULL, 0) &&
+		       !exists(LIFECYCLE_DEV), name, "'%s': finit_module returned %d, errno %d%s",
+		       bad[i].params, ret, err,
+		       ret == 0 && unload_module("ferro_lifecycle") == 0 ? " (unloaded)" : "");
+	}
+}
+
+/*
+ * Load and unload N times (ferro_stress=N on the kernel command line, which
+ * the kernel hands to init as an environment variable; default 50).
+ */
+static void lifecycle_load_loop(void)
+{
+	const char *env = getenv("ferro_stress");
+	long n = env ? strtol(env, NULL, 0) : 50, i;
+	int ret = 0, err = 0;
+
+	for (i = 0; i < n; i++) {
+		ret = load_module(LIFECYCLE_KO, "");
+		err = errno;
+		if (ret)
+			break;
+		ret = unload_module("ferro_lifecycle");
+		err = errno;
+		if (ret)
+			break;
+	}
+	report_fact("lifecycle", "load_unload_cycles", "%ld", i);
+	result(i == n && !in_proc_modules("ferro_lifecycle", NULL, 0) && !exists(LIFECYCLE_DEV),
+	       "module_load_unload_loop", "stopped after %ld of %ld cycles: ret %d, errno %d",
+	       i, n, ret, err);
+}
+
+/* No warning, oops, BUG, UBSAN, kmemleak report or Rust panic in the kernel log. */
+static void kernel_log_clean(const char *plan)
+{
+	static const char *const bad[] = {
+		"------------[ cut here ]", "WARNING: CPU:", "BUG:", "Oops", "Kernel panic",
+		"UBSAN:", "kmemleak:", "panicked at", "rcu_sched self-detected stall",
+		"possible recursive locking", "INFO: task",
+	};
+	char *log = kernel_log(), name[64], line[512] = "";
+	const char *hit = NULL;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(bad) && !hit; i++)
+		hit = log_find(log, bad[i]);
+	if (hit)
+		line_of(hit, line, sizeof(line));
+	snprintf(name, sizeof(name), "%s_kernel_log_clean", plan);
+	result(log && !hit, name, "%s", log ? line : "cannot read /dev/kmsg");
+	free(log);
+}
+
 static void lifecycle_module(void)
 {
 	static const char *const init_chain[] = {
@@ -509,6 +584,9 @@ static void lifecycle_module(void)
 		       "reload returned %d, stack_depth '%s'", ret, v);
 	}
 	free(rec);
+
+	lifecycle_bad_params();
+	lifecycle_load_loop();
 }
 
 static void lifecycle_builtin(void)
@@ -651,6 +729,8 @@ int main(int argc, char **argv)
 	}
 	if (*only && !ran)
 		result(0, "driver_known", "no tests for driver '%s'", only);
+	if (*plan)
+		kernel_log_clean(plan);
 	if (dump) {
 		printf("# kmsg-dump: begin\n");
 		diag_log("");
