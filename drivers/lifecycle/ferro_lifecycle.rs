@@ -64,19 +64,27 @@ struct Params {
 
 impl Params {
     fn get() -> Result<Self> {
-        let stack_depth = module_parameters::stack_depth.value();
-        if !(1..=stack::MAX_FRAMES as u32).contains(&stack_depth) {
+        let value = module_parameters::stack_depth.value();
+        let stack_depth = check_stack_depth(value).inspect_err(|_| {
             pr_err!(
                 "stack_depth={} is out of range (1..{})\n",
-                stack_depth,
+                value,
                 stack::MAX_FRAMES
             );
-            return Err(EINVAL);
-        }
+        })?;
         Ok(Self {
             stack_depth,
             dump_stack: module_parameters::dump_stack.value(),
         })
+    }
+}
+
+/// Accepts a `stack_depth` from 1 to [`stack::MAX_FRAMES`], else `EINVAL`.
+fn check_stack_depth(value: u32) -> Result<u32> {
+    if (1..=stack::MAX_FRAMES as u32).contains(&value) {
+        Ok(value)
+    } else {
+        Err(EINVAL)
     }
 }
 
@@ -151,5 +159,56 @@ impl MiscDevice for RecordFile {
     fn read_iter(mut kiocb: Kiocb<'_, Self::Ptr>, iov: &mut IovIterDest<'_>) -> Result<usize> {
         let record = RECORD.lock();
         iov.simple_read_from_buffer(kiocb.ki_pos_mut(), &record)
+    }
+}
+
+#[kunit_tests(ferro_lifecycle)]
+mod tests {
+    use super::*;
+    use crate::stack::{Stack, SystemState};
+
+    #[test]
+    fn stack_depth_bounds() {
+        assert_eq!(check_stack_depth(0), Err(EINVAL));
+        assert_eq!(check_stack_depth(1), Ok(1));
+        assert_eq!(check_stack_depth(stack::MAX_FRAMES as u32), Ok(32));
+        assert_eq!(check_stack_depth(stack::MAX_FRAMES as u32 + 1), Err(EINVAL));
+        assert_eq!(check_stack_depth(u32::MAX), Err(EINVAL));
+    }
+
+    #[test]
+    fn system_state_is_past_booting() {
+        assert_eq!(SystemState::Running.name(), "SYSTEM_RUNNING");
+        assert_ne!(SystemState::now(), SystemState::Booting);
+    }
+
+    #[test]
+    fn stack_capture_respects_depth() {
+        assert_eq!(Stack::capture(0).frames().len(), 0);
+        let frames = Stack::capture(3).frames().len();
+        assert!((1..=3).contains(&frames));
+    }
+
+    #[test]
+    fn record_text() -> Result {
+        let event = Event {
+            name: "test",
+            entry: INIT_ENTRY,
+            state: SystemState::Scheduling,
+            time_ns: 1_000_002_999,
+            stack_depth: 1,
+            dump_stack: false,
+            stack: Stack::from_frames(&[check_stack_depth as fn(u32) -> Result<u32> as usize]),
+        };
+        let mut text = Text(KVec::new());
+        event.write_to(&mut text)?;
+        let text = core::str::from_utf8(&text.0)?;
+        assert!(text.starts_with("event: test\n"));
+        assert!(text.contains("\nsystem_state: SYSTEM_SCHEDULING\n"));
+        assert!(text.contains("\ntime: 1.000002\n"));
+        assert!(text.contains("\nframes: 1\nframe.0: "));
+        // The frame is resolved to this crate's (mangled) function name.
+        assert!(text.contains("ferro_lifecycle17check_stack_depth+0x0/"));
+        Ok(())
     }
 }

@@ -56,6 +56,15 @@ impl Stack {
         }
     }
 
+    /// A stack made of given addresses, for tests of what consumes stacks.
+    #[cfg(CONFIG_KUNIT = "y")]
+    pub(crate) fn from_frames(addrs: &[usize]) -> Self {
+        let mut frames = [0usize; MAX_FRAMES];
+        let len = addrs.len().min(MAX_FRAMES);
+        frames[..len].copy_from_slice(&addrs[..len]);
+        Self { frames, len }
+    }
+
     /// The captured return addresses, innermost first.
     pub(crate) fn frames(&self) -> &[usize] {
         &self.frames[..self.len]

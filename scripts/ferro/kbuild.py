@@ -9,6 +9,7 @@ in the cache, so rebuilds are incremental and the source serves every mode.
 import hashlib
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -244,6 +245,17 @@ def build(board: Board, mode: str, kdir: str, jobs: int) -> str:
 	return out
 
 
+def kernel_id(build: str) -> str:
+	"""Identifies a built kernel's configuration and exports."""
+	h = hashlib.sha256()
+	for rel in ('include/generated/autoconf.h', 'Module.symvers'):
+		path = os.path.join(build, rel)
+		if os.path.exists(path):
+			with open(path, 'rb') as f:
+				h.update(f.read())
+	return h.hexdigest()[:16]
+
+
 def layout_probe(build: str) -> str:
 	"""tests/probes/module_layout.o compiled by the Kbuild of a built kernel.
 
@@ -261,7 +273,15 @@ def layout_probe(build: str) -> str:
 	else:
 		raise BuildError(f'{build}: cannot tell the architecture from .config')
 	out = os.path.join(cache_dir(), 'probes', os.path.basename(os.path.normpath(build)))
-	os.makedirs(out, exist_ok=True)
+	# Kbuild does not rebuild an external object when only the kernel's
+	# configuration changed; start afresh when it did (as build-modules does).
+	ident = kernel_id(build)
+	stamp = os.path.join(out, '.ferro-kernel-id')
+	if not os.path.isfile(stamp) or open(stamp).read() != ident:
+		shutil.rmtree(out, ignore_errors=True)
+		os.makedirs(out)
+		with open(stamp, 'w') as f:
+			f.write(ident)
 	proc = subprocess.run(['make', '-s', '-C', build, f'ARCH={arch}', f'CROSS_COMPILE={cross}',
 			       f'M={TOP}/tests/probes', f'MO={out}', 'module_layout.o'],
 			      capture_output=True, text=True, env=toolchain_env())

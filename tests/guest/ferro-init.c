@@ -470,6 +470,45 @@ static void lifecycle_load_loop(void)
 	       i, n, ret, err);
 }
 
+/*
+ * Relays the first run of a KUnit suite found in the kernel log: one KTAP
+ * result per test case, named <plan>_kunit_<case>. KUnit runs a built-in
+ * suite at boot and a module's suites when the module is loaded.
+ */
+static void kunit_suite(const char *plan, const char *suite)
+{
+	char *log = kernel_log(), pat[128], name[192], cname[128];
+	const char *p;
+	int cases = 0;
+
+	snprintf(pat, sizeof(pat), "# Subtest: %s", suite);
+	p = log_find(log, pat);
+	for (; p && *p; p += strcspn(p, "\n") + (p[strcspn(p, "\n")] ? 1 : 0)) {
+		const char *msg = p + strcspn(p, "\n ");
+		int indent, ok;
+
+		if (*msg != ' ')
+			continue;
+		msg++;
+		indent = strspn(msg, " ");
+		msg += indent;
+		ok = strncmp(msg, "ok ", 3) == 0;
+		if (!ok && strncmp(msg, "not ok ", 7))
+			continue;
+		msg = strchr(msg + (ok ? 3 : 7), ' ');
+		if (!msg || sscanf(msg, " %127[^ #\n]", cname) != 1)
+			continue;
+		if (!indent)
+			break;	/* the suite's own result line ends it */
+		snprintf(name, sizeof(name), "%s_kunit_%s", plan, cname);
+		result(ok, name, "KUnit case %s of %s failed (see the kernel log)", cname, suite);
+		cases++;
+	}
+	snprintf(name, sizeof(name), "%s_kunit_%s_ran", plan, suite);
+	result(cases > 0, name, "no KUnit results for suite %s in the kernel log", suite);
+	free(log);
+}
+
 /* No warning, oops, BUG, UBSAN, kmemleak report or Rust panic in the kernel log. */
 static void kernel_log_clean(const char *plan)
 {
@@ -585,6 +624,7 @@ static void lifecycle_module(void)
 	}
 	free(rec);
 
+	kunit_suite("module", "ferro_lifecycle");
 	lifecycle_bad_params();
 	lifecycle_load_loop();
 }
@@ -674,6 +714,7 @@ static void lifecycle_builtin(void)
 		       "%s has no ferro_lifecycle.parmtype=stack_depth:u32", path);
 		free(mb);
 	}
+	kunit_suite("builtin", "ferro_lifecycle");
 	free(log);
 }
 

@@ -35,6 +35,22 @@ class OutOfTree(unittest.TestCase):
 			self.assertIn(b'parmtype=stack_depth:u32', text)
 		self.assertEqual(git_status(), before, 'the out-of-tree build wrote into the tree')
 
+	def test_rebuilds_for_another_kernel_configuration(self):
+		# Objects built against another configuration of the kernel
+		# (recorded in .ferro-kernel-id) are thrown away, not reused.
+		kdir = build_dir('m')
+		with tempfile.TemporaryDirectory() as out:
+			p = subprocess.run([SCRIPT, '--out', out, kdir], capture_output=True, text=True)
+			self.assertEqual(p.returncode, 0, p.stderr[-2000:])
+			stale = os.path.join(out, 'stale-object.o')
+			open(stale, 'w').close()
+			with open(os.path.join(out, '.ferro-kernel-id'), 'w') as f:
+				f.write('another-kernel\n')
+			p = subprocess.run([SCRIPT, '--out', out, kdir], capture_output=True, text=True)
+			self.assertEqual(p.returncode, 0, p.stderr[-2000:])
+			self.assertFalse(os.path.exists(stale))
+			self.assertIn('RUSTC [M]', p.stdout)
+
 	def test_refuses_unbuilt_kernel(self):
 		with tempfile.TemporaryDirectory() as kdir:
 			p = subprocess.run([SCRIPT, kdir], capture_output=True, text=True)
