@@ -107,10 +107,15 @@ impl kernel::InPlaceModule for Lifecycle {
 
         try_pin_init!(Self {
             _record_dev <- {
-                publish(&event?)?;
+                let event = event?;
+                // Published only once the device exists: if registering
+                // fails, no record is left behind in `RECORD` (a module's
+                // statics are freed without being dropped); if publishing
+                // fails, the registration is undone.
                 MiscDeviceRegistration::register(MiscDeviceOptions {
                     name: c"ferro_lifecycle",
                 })
+                .pin_chain(move |_| publish(&event))
             },
         })
     }

@@ -142,9 +142,13 @@ def done(what: str, start: float) -> None:
 	print(f'  BUILD   {what} done in {time.monotonic() - start:.0f}s', flush=True)
 
 
-def run_logged(cmd: List[str], log_path: str, show=lambda line: False) -> None:
+BUILD_STEP = re.compile(r'^\s+(CC|LD|AR|AS|RUSTC|CLIPPY|OBJCOPY|MODPOST)\b')
+
+
+def run_logged(cmd: List[str], log_path: str, show=lambda line: False) -> int:
 	"""Run cmd with its output in log_path; echo lines that show() picks,
-	and a progress line every 30 seconds so a long build is never silent."""
+	and a progress line every 30 seconds so a long build is never silent.
+	Returns how many compile or link steps ran."""
 	start = time.monotonic()
 	steps = [0]
 	stop = threading.Event()
@@ -175,6 +179,8 @@ def run_logged(cmd: List[str], log_path: str, show=lambda line: False) -> None:
 			tail = f.readlines()[-40:]
 		sys.stdout.write(''.join(tail))
 		raise BuildError(f"'{' '.join(cmd)}' failed with exit code {rc} (log: {log_path})")
+	with open(log_path) as f:
+		return sum(1 for line in f if BUILD_STEP.match(line))
 
 
 def check_source(kdir: str, out: str) -> None:
@@ -229,18 +235,15 @@ def build(board: Board, mode: str, kdir: str, jobs: int) -> str:
 	subprocess.run([os.path.join(TOP, 'scripts', 'integrate-kernel-tree'), kdir], check=True)
 	rust_available(board, kdir, out)
 	configure(board, mode, kdir, out)
-	image = os.path.join(out, board.kernel_image)
-	before = os.path.getmtime(image) if os.path.exists(image) else None
 	start = time.monotonic()
 	what = f'{board.arch} kernel (FERRO_MODE={mode}; boards: ' + \
 		', '.join(b.name for b in siblings(board)) + ')'
 	print(f'  BUILD   {what} in {out}', flush=True)
 	targets = [os.path.basename(board.kernel_image), 'modules']
-	run_logged(make_args(board, kdir, out) + [f'-j{jobs}', 'CLIPPY=1'] + targets,
+	steps = run_logged(make_args(board, kdir, out) + [f'-j{jobs}', 'CLIPPY=1'] + targets,
 		   os.path.join(out, 'ferro-build.log'),
 		   show=lambda l: 'drivers/ferro/' in l or 'warning:' in l or 'error:' in l)
-	after = os.path.getmtime(image)
-	state = 'up to date' if before == after else 'built'
+	state = f'built ({steps} compile/link steps)' if steps else 'up to date'
 	print(f'  BUILD   {what} {state} in {time.monotonic() - start:.0f}s', flush=True)
 	return out
 
