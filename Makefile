@@ -45,12 +45,9 @@ help:
 	@echo 'Ferro - Rust-for-Linux drivers, built in and as modules'
 	@echo
 	@echo 'Main targets:'
-	@echo '  demo          set up, build both modes for BOARD, boot each in QEMU,'
-	@echo '                exercise every driver and print what it saw'
-	@echo '  check         the test suite: builds, ELF facts, QEMU boots, host tests;'
-	@echo '                ends with "N passed, N failed"'
-	@echo '  compare       built-in vs loadable report for every driver, measured over'
-	@echo '                BOOTS boots: compare/BOARD/report.md, .json, timeline.svg/.png'
+	@echo '  demo          set up, build =m and =y for BOARD, boot both, show how C entered'
+	@echo '  check         the test suite; ends with "N passed, N failed" (.ci/run)'
+	@echo '  compare       measured built-in vs loadable report in compare/BOARD/ (BOOTS=5)'
 	@echo
 	@echo 'Other targets:'
 	@echo '  deps          install the toolchain (scripts/setup-deps)'

@@ -109,6 +109,21 @@ class PythonRules(unittest.TestCase):
 		self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
 
 
+class MakeHelp(unittest.TestCase):
+
+	def test_every_target_has_one_help_line(self):
+		text = read('Makefile')
+		phony = re.search(r'^\.PHONY:((?:.*\\\n)*.*)$', text, re.M).group(1)
+		targets = phony.replace('\\\n', ' ').split()
+		out = subprocess.run(['make', '-s', 'help'], cwd=TOP, capture_output=True,
+				     text=True).stdout
+		for t in targets:
+			if t == 'help':
+				continue
+			lines = [l for l in out.splitlines() if re.match(rf'^  {re.escape(t)}\s', l)]
+			self.assertEqual(len(lines), 1, f'make help: target {t}')
+
+
 class KconfigRules(unittest.TestCase):
 	"""Every driver: tristate FERRO_<NAME>, help text, module ferro_<name>."""
 
