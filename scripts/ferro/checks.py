@@ -8,7 +8,7 @@ import time
 import unittest
 from typing import Dict, List, Tuple
 
-from ferro import guest, kbuild
+from ferro import compare, guest, kbuild
 from ferro.board import Board, TOP
 
 # One boot per plan: (name, build mode, guest plan, extra kernel command line).
@@ -107,10 +107,8 @@ def fast_loop(board: Board, kdir: str, driver: str, jobs: int, tally: Tally) -> 
 	change to a driver costs an M= build of that driver, a new initramfs and
 	one boot.
 	"""
-	if driver and not os.path.isfile(os.path.join(TOP, 'drivers', driver, 'Kconfig')):
-		names = sorted(d for d in os.listdir(os.path.join(TOP, 'drivers'))
-			       if os.path.isdir(os.path.join(TOP, 'drivers', d)))
-		raise ValueError(f"no driver '{driver}' (drivers: {', '.join(names)})")
+	if driver and driver not in compare.drivers():
+		raise ValueError(f"no driver '{driver}' (drivers: {', '.join(compare.drivers())})")
 	build = kbuild.build_dir(board, 'm', kdir)
 	if not os.path.exists(os.path.join(build, board.kernel_image)):
 		build = kbuild.build(board, 'm', kdir, jobs)

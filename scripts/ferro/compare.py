@@ -106,10 +106,11 @@ def caller_chain(rec: Dict[str, str]) -> List[str]:
 	return names[names.index(entry):] if entry in names else names
 
 
-def object_path(build: str, name: str) -> Optional[str]:
+def object_path(build: str, name: str, suffix: str = '.o') -> Optional[str]:
+	"""ferro_<name><suffix> (.o or .ko) in a build directory, if built."""
 	for root, _, files in os.walk(os.path.join(build, 'drivers', 'ferro')):
 		for f in files:
-			if f == f'ferro_{name}.o':
+			if f == f'ferro_{name}{suffix}':
 				return os.path.join(root, f)
 	return None
 
@@ -169,16 +170,15 @@ def collect(board: Board, kdir: str, boots: int, say=print) -> Dict:
 		  'ferro_makefile_position': makefile_position(kdir),
 		  'drivers': {}}
 
+	builtin_facts = inspect.facts(vm['built-in'])['modules']
 	for name in drivers():
 		mod = f'ferro_{name}'
-		ko = next((os.path.join(r, f) for r, _, fs in
-			   os.walk(os.path.join(builds['module'], 'drivers', 'ferro'))
-			   for f in fs if f == f'{mod}.ko'), None)
+		ko = object_path(builds['module'], name, '.ko')
 		obj = object_path(builds['built-in'], name)
 		per: Dict[str, Dict] = {}
 		for mode, _ in MODES:
-			f = (inspect.facts(elf.Elf(ko)) if mode == 'module'
-			     else inspect.facts(vm['built-in']))['modules'].get(mod, {})
+			f = (inspect.facts(elf.Elf(ko))['modules'] if mode == 'module'
+			     else builtin_facts).get(mod, {})
 			last = logs[mode][-1]
 			rec = last.record(mod, mode)
 			fn = 'init_module' if mode == 'module' else f'__{mod}_init'

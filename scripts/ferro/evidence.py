@@ -45,20 +45,18 @@ def generate(board: Board, kdir: str, layout_path: str) -> Dict[str, str]:
 		with open(b.log_path, errors='replace') as f:
 			logs[mode] = compare.BootLog(f.read())
 	layout = elf.Elf(layout_path)
+	vmlinux = elf.Elf(os.path.join(builds['y'], 'vmlinux'))
+	vmlinux_facts = inspect.facts(vmlinux)
 	out = {}
 	for name in compare.drivers():
 		mod = f'ferro_{name}'
-		ko = next((os.path.join(r, f) for r, _, fs in
-			   os.walk(os.path.join(builds['m'], 'drivers', 'ferro'))
-			   for f in fs if f == f'{mod}.ko'), None)
+		ko = compare.object_path(builds['m'], name, '.ko')
 		obj = compare.object_path(builds['y'], name)
 		if ko:
 			out[f'{name}-module-elf.txt'] = header + inspect.render(
 				inspect.facts(elf.Elf(ko), layout), f'{mod}.ko')
 		out[f'{name}-builtin-elf.txt'] = header + inspect.render(
-			{**inspect.facts(elf.Elf(os.path.join(builds['y'], 'vmlinux'))),
-			 'modules': {mod: inspect.facts(elf.Elf(
-				 os.path.join(builds['y'], 'vmlinux')))['modules'].get(mod, {})}},
+			{**vmlinux_facts, 'modules': {mod: vmlinux_facts['modules'].get(mod, {})}},
 			'vmlinux')
 		if obj:
 			out[f'{name}-builtin-object.txt'] = header + inspect.render(
@@ -71,7 +69,7 @@ def generate(board: Board, kdir: str, layout_path: str) -> Dict[str, str]:
 		exits = _exit_frames(logs['m'], mod)
 		if exits:
 			out[f'{name}-module-exit-stack.txt'] = header + '\n'.join(exits) + '\n'
-	table = inspect.initcall_table(elf.Elf(os.path.join(builds['y'], 'vmlinux')), '6')
+	table = inspect.initcall_table(vmlinux, '6')
 	out['level6-initcalls.txt'] = header + '\n'.join(
 		f'{i + 1:3} {fn}' for i, fn in enumerate(table)) + '\n'
 	return out
