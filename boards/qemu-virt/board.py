@@ -10,7 +10,7 @@ BOARD = Board(
 	kernel_image='arch/arm64/boot/Image',
 	kconfig=['kernel.config'],
 	qemu_binary='qemu-system-aarch64',
-	qemu_machine=['-M', 'virt', '-cpu', 'cortex-a57', '-smp', '2', '-m', '512', '-nic', 'none'],
+	qemu_machine=['-M', 'virt', '-cpu', 'cortex-a57', '-smp', '4', '-m', '512', '-nic', 'none'],
 	console='ttyAMA0',
 	dtsi='ferro.dtsi',
 )

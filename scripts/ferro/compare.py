@@ -81,6 +81,26 @@ class BootLog:
 				return int(m.group(1))
 		return None
 
+	def traced_call(self, module: str, call: str) -> Dict[str, str]:
+		"""The first call of a callback that a driver's trace_calls logged
+		("<module>: call <call>: ..."), shaped like an init record."""
+		rec: Dict[str, str] = {}
+		frames = 0
+		for t, msg in self.kmsg:
+			m = re.match(rf'^{module}: call {call}: cpu=\d+ system_state=(\S+)', msg)
+			if m and not rec:
+				rec = {'system_state': m.group(1), 'time': f'{t:.6f}'}
+				continue
+			m = re.match(rf'^{module}: call {call}: frame\.(\d+): (.*)$', msg)
+			if m and rec:
+				if m.group(1) == '0' and frames:
+					break
+				rec[f'frame.{frames}'] = m.group(2)
+				frames += 1
+		if rec:
+			rec['frames'] = str(frames)
+		return rec
+
 	def record(self, module: str, mode: str) -> Dict[str, str]:
 		"""The last init record of a driver in a mode (the defaults reload)."""
 		hits = [r for r in self.records if r.get('mode') == mode and
@@ -150,7 +170,7 @@ def collect(board: Board, kdir: str, boots: int, say=print) -> Dict:
 	for i in range(boots):
 		for mode, plan in (('module', 'module'), ('built-in', 'builtin')):
 			b = guest.boot(board, builds[mode], f'compare-{plan}-{i + 1}', plan,
-				       'initcall_debug', dump_kmsg=True)
+				       guest.PLAN_CMDLINE[plan], dump_kmsg=True)
 			if b.run.failed:
 				raise guest.GuestError(f'{b.name}: {b.run.failed} guest checks failed '
 						       f'(log: {b.log_path})')
@@ -182,6 +202,12 @@ def collect(board: Board, kdir: str, boots: int, say=print) -> Dict:
 			last = logs[mode][-1]
 			rec = last.record(mod, mode)
 			fn = 'init_module' if mode == 'module' else f'__{mod}_init'
+			probe = last.traced_call(mod, 'probe')
+			if not rec and probe:
+				# A driver without an init record: its probe ran inside
+				# its init (driver_register), so the probe's chain holds
+				# the init entry and what called it.
+				rec = dict(probe, entry=fn)
 			durations = []
 			for log in logs[mode]:
 				calls = [c for c in log.initcalls() if c['fn'] == fn and c['ret'] == 0 and
@@ -197,7 +223,8 @@ def collect(board: Board, kdir: str, boots: int, say=print) -> Dict:
 				'system_state': rec.get('system_state'),
 				'time_s': float(rec['time']) if rec.get('time') else None,
 				'init_usecs': {'samples': durations, 'median': median_or_none(durations)},
-				'probe': 'n/a: drives no device' if name == 'lifecycle' else None,
+				'probe': (' <- '.join(caller_chain(dict(probe, entry='platform_probe'))[:3])
+					  if probe else 'n/a: drives no device' if name == 'lifecycle' else None),
 				'sysfs_module': facts.get('sysfs'),
 				'coresize': int(facts['coresize']) if 'coresize' in facts else None,
 				'initsize': int(facts['initsize']) if 'initsize' in facts else None,

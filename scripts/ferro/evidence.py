@@ -31,6 +31,23 @@ def _exit_frames(log: compare.BootLog, module: str):
 	return out
 
 
+# Callbacks whose first call comes from the same place in every boot; the
+# first target_index, for one, may come from a governor's worker thread.
+TRACED_CALLS = ('probe', 'init', 'get')
+
+
+def _call_frames(log: compare.BootLog, module: str, call: str):
+	"""The frames a driver's trace_calls logged for the first call of `call`."""
+	out = []
+	for _, msg in log.kmsg:
+		m = re.match(rf'^{module}: call {call}: frame\.(\d+): (.*)$', msg)
+		if m:
+			if m.group(1) == '0' and out:
+				break
+			out.append(m.group(2))
+	return out
+
+
 def generate(board: Board, kdir: str, layout_path: str) -> Dict[str, str]:
 	"""File name -> content of every excerpt."""
 	builds = {k: kbuild.build_dir(board, k, kdir) for k in ('m', 'y')}
@@ -38,7 +55,7 @@ def generate(board: Board, kdir: str, layout_path: str) -> Dict[str, str]:
 	header = HEADER.format(board=board.name, release=release)
 	logs = {}
 	for mode, plan in (('m', 'module'), ('y', 'builtin')):
-		b = guest.boot(board, builds[mode], f'docs-{plan}', plan, 'initcall_debug',
+		b = guest.boot(board, builds[mode], f'docs-{plan}', plan, guest.PLAN_CMDLINE[plan],
 			       dump_kmsg=True)
 		if b.run.failed:
 			raise guest.GuestError(f'{b.name}: guest checks failed (log: {b.log_path})')
@@ -66,6 +83,11 @@ def generate(board: Board, kdir: str, layout_path: str) -> Dict[str, str]:
 			if frames:
 				tag = 'module' if mode == 'm' else 'builtin'
 				out[f'{name}-{tag}-init-stack.txt'] = header + '\n'.join(frames) + '\n'
+		for mode, tag in (('m', 'module'), ('y', 'builtin')):
+			for call in TRACED_CALLS:
+				frames = _call_frames(logs[mode], mod, call)
+				if frames:
+					out[f'{name}-{tag}-{call}-stack.txt'] = header + '\n'.join(frames) + '\n'
 		exits = _exit_frames(logs['m'], mod)
 		if exits:
 			out[f'{name}-module-exit-stack.txt'] = header + '\n'.join(exits) + '\n'

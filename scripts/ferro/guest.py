@@ -20,7 +20,7 @@ from ferro import ktap
 from ferro.board import Board, TOP
 from ferro.kbuild import cache_dir
 
-GUEST_INIT = os.path.join(TOP, 'tests', 'guest', 'ferro-init.c')
+GUEST_DIR = os.path.join(TOP, 'tests', 'guest')
 
 
 class GuestError(Exception):
@@ -47,12 +47,13 @@ def _read(path: str) -> bytes:
 
 def guest_init(board: Board) -> str:
 	"""The static guest init for the board's architecture, built once per source."""
-	src = _read(GUEST_INIT)
-	out = os.path.join(run_dir(board), f'ferro-init-{_digest(src, board.cross_compile.encode())}')
+	sources = sorted(glob.glob(os.path.join(GUEST_DIR, '*.[ch]')))
+	key = _digest(*[_read(p) for p in sources], board.cross_compile.encode())
+	out = os.path.join(run_dir(board), f'ferro-init-{key}')
 	if not os.path.exists(out):
 		cc = board.cross_compile + 'gcc'
 		proc = subprocess.run([cc, '-static', '-O2', '-Wall', '-Wextra', '-Werror',
-				       '-o', out + '.tmp', GUEST_INIT], capture_output=True, text=True)
+				       '-o', out + '.tmp'] + [p for p in sources if p.endswith('.c')], capture_output=True, text=True)
 		if proc.returncode != 0:
 			raise GuestError(f'building the guest init failed:\n{proc.stderr}')
 		os.rename(out + '.tmp', out)
@@ -102,15 +103,39 @@ def initramfs(board: Board, build: str, tag: str, modules: Optional[str] = None)
 	return out
 
 
-def device_tree(board: Board) -> Optional[str]:
-	"""QEMU's own tree for the machine plus the board's Ferro nodes, as a .dtb."""
+# The kernel command line of each plan's standard boot (make check, compare,
+# docs): initcall_debug for the initcall timeline, and the drivers' tracing
+# switches, which a built-in driver can only get from the command line.
+PLAN_CMDLINE = {
+	'module': 'initcall_debug',
+	'builtin': 'initcall_debug ferro_cpufreq.trace_calls=1',
+}
+
+
+def dt_variants(board: Board) -> List[str]:
+	"""The board's device-tree variants (dt-variants/<name>.dtsi), by name."""
+	return sorted(os.path.basename(p)[:-len('.dtsi')] for p in
+		      glob.glob(os.path.join(board.folder, 'dt-variants', '*.dtsi')))
+
+
+def device_tree(board: Board, variant: str = '') -> Optional[str]:
+	"""QEMU's own tree for the machine plus the board's Ferro nodes, as a .dtb;
+	a `variant` (dt-variants/<variant>.dtsi) is appended last, to break
+	something on purpose."""
 	dtsi = board.dtsi_path()
 	if not dtsi or not board.qemu_binary:
 		return None
+	extra = []
+	if variant:
+		if variant not in dt_variants(board):
+			raise GuestError(f"board {board.name} has no DT variant '{variant}' "
+					 f"(variants: {', '.join(dt_variants(board)) or 'none'})")
+		extra = [os.path.join(board.folder, 'dt-variants', variant + '.dtsi')]
 	qemu_version = subprocess.run([board.qemu_binary, '--version'], capture_output=True,
 				      text=True, check=True).stdout
-	key = _digest(_read(dtsi), ' '.join(board.qemu_machine).encode(), qemu_version.encode())
-	out = os.path.join(run_dir(board), f'{board.name}-{key}.dtb')
+	key = _digest(*[_read(p) for p in [dtsi] + extra], ' '.join(board.qemu_machine).encode(),
+		      qemu_version.encode())
+	out = os.path.join(run_dir(board), f'{board.name}{"-" + variant if variant else ""}-{key}.dtb')
 	if os.path.exists(out):
 		return out
 	base = out + '.qemu.dtb'
@@ -121,8 +146,9 @@ def device_tree(board: Board) -> Optional[str]:
 		       capture_output=True, timeout=60)
 	dts = subprocess.run(['dtc', '-q', '-I', 'dtb', '-O', 'dts', base], check=True,
 			     capture_output=True, text=True).stdout
-	with open(dtsi) as f:
-		dts += '\n' + f.read()
+	for path in [dtsi] + extra:
+		with open(path) as f:
+			dts += '\n' + f.read()
 	proc = subprocess.run(['dtc', '-q', '-I', 'dts', '-O', 'dtb', '-o', out + '.tmp', '-'],
 			      input=dts, capture_output=True, text=True)
 	if proc.returncode != 0:
@@ -143,10 +169,11 @@ class Boot:
 
 def boot(board: Board, build: str, name: str, plan: str, cmdline: str = '',
 	 timeout: int = 120, modules: Optional[str] = None, driver: str = '',
-	 dump_kmsg: bool = False) -> Boot:
+	 dump_kmsg: bool = False, dt_variant: str = '') -> Boot:
 	"""Boot the build's kernel; `plan` is what the guest init tests, for
 	every driver or only `driver`; `modules` overrides where .ko files come from;
-	`dump_kmsg` has the guest print the whole kernel log at the end."""
+	`dump_kmsg` has the guest print the whole kernel log at the end;
+	`dt_variant` boots with one of the board's broken device trees."""
 	if not board.qemu_binary:
 		raise GuestError(f'board {board.name} does not boot in QEMU')
 	if not shutil.which(board.qemu_binary):
@@ -159,7 +186,7 @@ def boot(board: Board, build: str, name: str, plan: str, cmdline: str = '',
 					'kmsg' if dump_kmsg else '']))
 	cmd = [board.qemu_binary] + board.qemu_machine + [
 		'-nographic', '-no-reboot', '-kernel', image, '-initrd', initrd, '-append', append]
-	dtb = device_tree(board)
+	dtb = device_tree(board, dt_variant)
 	if dtb:
 		cmd += ['-dtb', dtb]
 	log_path = os.path.join(run_dir(board), f'{name}.log')

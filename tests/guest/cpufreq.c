@@ -1,0 +1,683 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cpufreq.c - guest tests of ferro_cpufreq on QEMU virt.
+ *
+ * Expectations come from the device tree the guest booted with
+ * (/proc/device-tree): which CPUs share which OPP table, and the OPPs'
+ * rates. Frequencies are checked three ways: what the cpufreq core reports
+ * (scaling_cur_freq), what the driver's get callback reads from the clock
+ * (cpuinfo_cur_freq), and what the clock framework reports for the mux
+ * that drives the CPU (debugfs clk_rate). A DT variant
+ * (/proc/device-tree/ferro,dt-variant) turns the run into a check that the
+ * probe fails as that variant should.
+ */
+
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include "ktest.h"
+#include "drivers.h"
+
+#define CPUFREQ_KO "/lib/modules/ferro/ferro_cpufreq.ko"
+#define DRIVER_DIR "/sys/bus/platform/drivers/ferro-cpufreq"
+#define CPU_DIR "/sys/devices/system/cpu"
+#define DT "/proc/device-tree"
+#define MAX_OPPS 16
+#define MAX_CPUS 8
+
+/* One frequency domain as the device tree describes it. */
+struct domain {
+	int first;			/* lowest CPU, the policy's number */
+	char cpus[64];			/* "0 1", as related_cpus prints it */
+	unsigned long khz[MAX_OPPS];	/* ascending */
+	int n;
+	char clk[64];			/* the CPU clock's node name */
+};
+
+static struct domain domains[MAX_CPUS];
+static int n_domains;
+static char pdev[256];			/* our platform device's name */
+
+static int write_file(const char *path, const char *value)
+{
+	int fd = open(path, O_WRONLY), ret;
+
+	if (fd < 0)
+		return -1;
+	ret = write(fd, value, strlen(value)) == (ssize_t)strlen(value) ? 0 : -1;
+	close(fd);
+	return ret;
+}
+
+/* A sysfs file's first line into buf; 0 if it cannot be read. */
+static int read_line(const char *path, char *buf, size_t size)
+{
+	char *s = slurp(path, NULL);
+
+	if (!s)
+		return 0;
+	s[strcspn(s, "\n")] = '\0';
+	snprintf(buf, size, "%s", s);
+	free(s);
+	return 1;
+}
+
+static long read_long(const char *path)
+{
+	char buf[64];
+
+	return read_line(path, buf, sizeof(buf)) ? strtol(buf, NULL, 0) : -1;
+}
+
+static unsigned long dt_cell(const char *path, int index, int cells)
+{
+	size_t len;
+	unsigned char *p = (unsigned char *)slurp(path, &len);
+	unsigned long v = 0;
+	int i;
+
+	if (!p || len < (size_t)(index + cells) * 4) {
+		free(p);
+		return 0;
+	}
+	for (i = 0; i < cells * 4; i++)
+		v = v << 8 | p[index * 4 + i];
+	free(p);
+	return v;
+}
+
+/* The /proc/device-tree path of the node with this phandle, into out. */
+static int dt_by_phandle(const char *dir, unsigned long ph, char *out, size_t size)
+{
+	char path[512];
+	struct dirent *d;
+	DIR *dp = opendir(dir);
+	int found = 0;
+
+	if (!dp)
+		return 0;
+	snprintf(path, sizeof(path), "%s/phandle", dir);
+	if (exists(path) && dt_cell(path, 0, 1) == ph) {
+		snprintf(out, size, "%s", dir);
+		closedir(dp);
+		return 1;
+	}
+	while (!found && (d = readdir(dp))) {
+		if (d->d_name[0] == '.' || d->d_type != DT_DIR)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
+		found = dt_by_phandle(path, ph, out, size);
+	}
+	closedir(dp);
+	return found;
+}
+
+static int cmp_ulong(const void *a, const void *b)
+{
+	unsigned long x = *(const unsigned long *)a, y = *(const unsigned long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Reads the CPUs' OPP tables and clocks from the device tree. */
+static void read_domains(void)
+{
+	unsigned long table_of[MAX_CPUS] = { 0 };
+	int cpu, i;
+
+	n_domains = 0;
+	for (cpu = 0; cpu < MAX_CPUS; cpu++) {
+		char path[600], table[256], clk[256], *name;
+		struct dirent *d;
+		struct domain *dom = NULL;
+		unsigned long ph;
+		DIR *dp;
+
+		snprintf(path, sizeof(path), DT "/cpus/cpu@%d/operating-points-v2", cpu);
+		if (!exists(path))
+			continue;
+		ph = dt_cell(path, 0, 1);
+		table_of[cpu] = ph;
+		for (i = 0; i < cpu; i++)
+			if (table_of[i] == ph)
+				break;
+		if (i < cpu) {	/* shares an earlier CPU's table */
+			for (i = 0; i < n_domains; i++)
+				if (table_of[domains[i].first] == ph)
+					dom = &domains[i];
+			if (dom)
+				snprintf(dom->cpus + strlen(dom->cpus),
+					 sizeof(dom->cpus) - strlen(dom->cpus), " %d", cpu);
+			continue;
+		}
+		dom = &domains[n_domains++];
+		memset(dom, 0, sizeof(*dom));
+		dom->first = cpu;
+		snprintf(dom->cpus, sizeof(dom->cpus), "%d", cpu);
+		if (!dt_by_phandle(DT, ph, table, sizeof(table)))
+			continue;
+		dp = opendir(table);
+		while (dp && (d = readdir(dp)) && dom->n < MAX_OPPS) {
+			if (strncmp(d->d_name, "opp", 3) || d->d_type != DT_DIR)
+				continue;
+			snprintf(path, sizeof(path), "%s/%s/opp-hz", table, d->d_name);
+			if (exists(path))
+				dom->khz[dom->n++] = dt_cell(path, 0, 2) / 1000;
+		}
+		if (dp)
+			closedir(dp);
+		qsort(dom->khz, dom->n, sizeof(dom->khz[0]), cmp_ulong);
+		snprintf(path, sizeof(path), DT "/cpus/cpu@%d/clocks", cpu);
+		if (dt_by_phandle(DT, dt_cell(path, 0, 1), clk, sizeof(clk))) {
+			name = strrchr(clk, '/');
+			snprintf(dom->clk, sizeof(dom->clk), "%.63s", name ? name + 1 : clk);
+		}
+	}
+}
+
+/* The platform device made from the "ferro,cpufreq" node, into pdev. */
+static int find_device(void)
+{
+	const char *base = "/sys/bus/platform/devices";
+	char path[512], compat[128];
+	struct dirent *d;
+	DIR *dp = opendir(base);
+
+	*pdev = '\0';
+	while (dp && (d = readdir(dp))) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/of_node/compatible", base, d->d_name);
+		if (read_line(path, compat, sizeof(compat)) && strcmp(compat, "ferro,cpufreq") == 0) {
+			snprintf(pdev, sizeof(pdev), "%s", d->d_name);
+			break;
+		}
+	}
+	if (dp)
+		closedir(dp);
+	return *pdev != '\0';
+}
+
+/* The name of the driver bound to our device, into buf ("" if none). */
+static void bound_driver(char *buf, size_t size)
+{
+	char path[512], link[512];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/bus/platform/devices/%s/driver", pdev);
+	n = readlink(path, link, sizeof(link) - 1);
+	*buf = '\0';
+	if (n > 0) {
+		link[n] = '\0';
+		snprintf(buf, size, "%.*s", (int)size - 1,
+			 strrchr(link, '/') ? strrchr(link, '/') + 1 : link);
+	}
+}
+
+static int policy_exists(int policy)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), CPU_DIR "/cpufreq/policy%d", policy);
+	return exists(path);
+}
+
+static long policy_long(int policy, const char *file)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), CPU_DIR "/cpufreq/policy%d/%s", policy, file);
+	return read_long(path);
+}
+
+static int policy_write(int policy, const char *file, const char *value)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), CPU_DIR "/cpufreq/policy%d/%s", policy, file);
+	return write_file(path, value);
+}
+
+static long clk_khz(const struct domain *d)
+{
+	char path[256];
+	long hz;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/clk/%s/clk_rate", d->clk);
+	hz = read_long(path);
+	return hz < 0 ? hz : hz / 1000;
+}
+
+/* Every domain has its policy, with our driver, its CPUs and its OPPs. */
+static void check_policies(const char *plan)
+{
+	char name[96], path[256], got[256], want[256];
+	int i, j;
+
+	for (i = 0; i < n_domains; i++) {
+		const struct domain *d = &domains[i];
+
+		snprintf(path, sizeof(path), CPU_DIR "/cpufreq/policy%d/scaling_driver", d->first);
+		snprintf(name, sizeof(name), "%s_cpufreq_policy%d_driver", plan, d->first);
+		if (!read_line(path, got, sizeof(got)))
+			*got = '\0';
+		result(strcmp(got, "ferro-cpufreq") == 0, name,
+		       "scaling_driver of policy%d is '%s'", d->first, got);
+
+		snprintf(path, sizeof(path), CPU_DIR "/cpufreq/policy%d/related_cpus", d->first);
+		snprintf(name, sizeof(name), "%s_cpufreq_policy%d_cpus", plan, d->first);
+		if (!read_line(path, got, sizeof(got)))
+			*got = '\0';
+		result(strcmp(got, d->cpus) == 0, name, "related_cpus '%s', the DT shares '%s'",
+		       got, d->cpus);
+
+		*want = '\0';
+		for (j = 0; j < d->n; j++)
+			snprintf(want + strlen(want), sizeof(want) - strlen(want), "%s%lu",
+				 j ? " " : "", d->khz[j]);
+		snprintf(path, sizeof(path),
+			 CPU_DIR "/cpufreq/policy%d/scaling_available_frequencies", d->first);
+		snprintf(name, sizeof(name), "%s_cpufreq_policy%d_frequencies", plan, d->first);
+		if (!read_line(path, got, sizeof(got)))
+			*got = '\0';
+		while (*got && got[strlen(got) - 1] == ' ')
+			got[strlen(got) - 1] = '\0';
+		result(d->n > 1 && strcmp(got, want) == 0, name,
+		       "scaling_available_frequencies '%s', the DT's OPPs '%s'", got, want);
+		report_fact("cpufreq", "policy", "policy%d cpus=%s khz=%s clk=%s", d->first,
+			    d->cpus, want, d->clk);
+	}
+}
+
+/*
+ * The userspace governor sets every OPP in turn: the core, the driver's get
+ * (the clock as cpufreq reads it) and the clock framework all agree, and
+ * the transition count grows by one per change.
+ */
+static void check_setspeed(const char *plan)
+{
+	char name[96], khz[32];
+	int i, j;
+
+	for (i = 0; i < n_domains; i++) {
+		const struct domain *d = &domains[i];
+		long before = policy_long(d->first, "stats/total_trans"), changes = 0;
+		int ok = policy_write(d->first, "scaling_governor", "userspace") == 0;
+		char why[256] = "";
+
+		for (j = d->n - 1; ok && j >= 0; j--) {
+			long cur, hw, clk, prev = policy_long(d->first, "scaling_cur_freq");
+
+			snprintf(khz, sizeof(khz), "%lu", d->khz[j]);
+			if (policy_write(d->first, "scaling_setspeed", khz)) {
+				snprintf(why, sizeof(why), "writing %s to scaling_setspeed: errno %d",
+					 khz, errno);
+				ok = 0;
+				break;
+			}
+			changes += prev != (long)d->khz[j];
+			cur = policy_long(d->first, "scaling_cur_freq");
+			hw = policy_long(d->first, "cpuinfo_cur_freq");
+			clk = clk_khz(d);
+			if (cur != (long)d->khz[j] || hw != cur || clk != cur) {
+				snprintf(why, sizeof(why), "asked %lu kHz: scaling_cur_freq %ld, "
+					 "cpuinfo_cur_freq %ld, clock %s %ld", d->khz[j], cur, hw,
+					 d->clk, clk);
+				ok = 0;
+			}
+		}
+		snprintf(name, sizeof(name), "%s_cpufreq_policy%d_setspeed_every_opp", plan,
+			 d->first);
+		result(ok, name, "%s", *why ? why : "cannot select the userspace governor");
+
+		snprintf(name, sizeof(name), "%s_cpufreq_policy%d_transitions_counted", plan,
+			 d->first);
+		result(policy_long(d->first, "stats/total_trans") - before == changes, name,
+		       "total_trans went from %ld to %ld for %ld changes", before,
+		       policy_long(d->first, "stats/total_trans"), changes);
+	}
+}
+
+/* performance and powersave pin the highest and lowest OPP; back to performance. */
+static void check_governors(const char *plan)
+{
+	static const char *const govs[] = { "powersave", "ondemand", "performance" };
+	char name[96], got[64];
+	size_t g;
+	int i;
+
+	for (i = 0; i < n_domains; i++) {
+		const struct domain *d = &domains[i];
+
+		for (g = 0; g < ARRAY_SIZE(govs); g++) {
+			char path[256];
+			long cur;
+			int ok = policy_write(d->first, "scaling_governor", govs[g]) == 0;
+
+			snprintf(path, sizeof(path), CPU_DIR "/cpufreq/policy%d/scaling_governor",
+				 d->first);
+			ok = ok && read_line(path, got, sizeof(got)) && strcmp(got, govs[g]) == 0;
+			cur = policy_long(d->first, "cpuinfo_cur_freq");
+			if (strcmp(govs[g], "powersave") == 0)
+				ok = ok && cur == (long)d->khz[0];
+			else if (strcmp(govs[g], "performance") == 0)
+				ok = ok && cur == (long)d->khz[d->n - 1];
+			snprintf(name, sizeof(name), "%s_cpufreq_policy%d_governor_%s", plan,
+				 d->first, govs[g]);
+			result(ok, name, "governor '%s', cpuinfo_cur_freq %ld", got, cur);
+		}
+	}
+}
+
+/*
+ * Taking every CPU of the last domain offline runs the offline callback,
+ * which parks the clock at the lowest OPP; bringing one back runs online.
+ */
+static void check_hotplug(const char *plan)
+{
+	const struct domain *d = &domains[n_domains - 1];
+	char name[96], path[128], *log;
+	int cpu, ok = 1;
+	long clk;
+
+	if (n_domains < 2 || d->first == 0) {
+		result(0, "cpufreq_hotplug_domain", "need a second domain without CPU 0");
+		return;
+	}
+	for (cpu = MAX_CPUS - 1; cpu >= d->first; cpu--) {
+		snprintf(path, sizeof(path), CPU_DIR "/cpu%d/online", cpu);
+		if (exists(path))
+			ok = ok && write_file(path, "0") == 0;
+	}
+	clk = clk_khz(d);
+	log = kernel_log();
+	snprintf(path, sizeof(path), "policy%d: offline, parked at %lu kHz", d->first, d->khz[0]);
+	snprintf(name, sizeof(name), "%s_cpufreq_offline_parks_lowest", plan);
+	result(ok && clk == (long)d->khz[0] && log_find(log, path), name,
+	       "offlining CPUs %s: %s, clock %ld kHz, log line %s", d->cpus,
+	       ok ? "done" : "failed", clk, log_find(log, path) ? "found" : "missing");
+	free(log);
+
+	snprintf(path, sizeof(path), CPU_DIR "/cpu%d/online", d->first);
+	ok = write_file(path, "1") == 0;
+	log = kernel_log();
+	snprintf(path, sizeof(path), "policy%d: online", d->first);
+	snprintf(name, sizeof(name), "%s_cpufreq_online_again", plan);
+	result(ok && log_find(log, path) &&
+	       policy_long(d->first, "cpuinfo_cur_freq") == (long)d->khz[d->n - 1], name,
+	       "online cpu%d: %s, cpuinfo_cur_freq %ld", d->first, ok ? "done" : "failed",
+	       policy_long(d->first, "cpuinfo_cur_freq"));
+	free(log);
+	for (cpu = d->first + 1; cpu < MAX_CPUS; cpu++) {
+		snprintf(path, sizeof(path), CPU_DIR "/cpu%d/online", cpu);
+		if (exists(path))
+			write_file(path, "1");
+	}
+}
+
+/*
+ * The first call of each callback, logged with its stack by trace_calls:
+ * the frames hold the given functions in order (substrings, since Rust
+ * symbols are mangled).
+ */
+static void check_chain(const char *plan, const char *call, const char *const *chain)
+{
+	char *log = kernel_log(), pat[96], name[96], frame[512];
+	const char *p = NULL, *missing;
+	int i = 0;
+
+	snprintf(pat, sizeof(pat), "ferro_cpufreq: call %s: frame.", call);
+	for (p = log_find(log, pat); p && chain[i]; p = log_find(p + strcspn(p, "\n"), pat)) {
+		line_of(p, frame, sizeof(frame));
+		if (strstr(frame, chain[i]))
+			i++;
+	}
+	missing = chain[i];
+	snprintf(name, sizeof(name), "%s_cpufreq_chain_%s", plan, call);
+	result(log && !missing, name, "no frame for %s (in order) in the trace of %s",
+	       missing ? missing : "", call);
+	if (missing)
+		diag_log(pat);
+	free(log);
+}
+
+static void check_chains(const char *plan, int builtin)
+{
+	static const char *const probe_module[] = {
+		"FerroCpufreq", "probe_callback", "platform_probe", "really_probe",
+		"driver_register", "do_init_module", NULL
+	};
+	static const char *const probe_builtin[] = {
+		"FerroCpufreq", "probe_callback", "platform_probe", "really_probe",
+		"driver_register", "do_one_initcall", "kernel_init_freeable", NULL
+	};
+	static const char *const init[] = {
+		"init_callback", "cpufreq_online", "cpufreq_add_dev",
+		"subsys_interface_register", "cpufreq_register_driver", NULL
+	};
+	static const char *const target[] = {
+		"target_index_callback", "__cpufreq_driver_target", NULL
+	};
+	static const char *const get[] = { "get_callback", NULL };
+
+	check_chain(plan, "probe", builtin ? probe_builtin : probe_module);
+	check_chain(plan, "init", init);
+	check_chain(plan, "target_index", target);
+	check_chain(plan, "get", get);
+}
+
+/* The device is bound to ferro-cpufreq and every domain has a policy. */
+static int bound(void)
+{
+	char drv[64];
+	int i;
+
+	bound_driver(drv, sizeof(drv));
+	if (strcmp(drv, "ferro-cpufreq"))
+		return 0;
+	for (i = 0; i < n_domains; i++)
+		if (!policy_exists(domains[i].first))
+			return 0;
+	return 1;
+}
+
+static int no_policies(void)
+{
+	int i;
+
+	for (i = 0; i < n_domains; i++)
+		if (policy_exists(domains[i].first))
+			return 0;
+	return 1;
+}
+
+static long stress_count(void)
+{
+	const char *env = getenv("ferro_stress");
+
+	return env ? strtol(env, NULL, 0) : 50;
+}
+
+/* sysfs unbind/bind N times: policies go and come back each time. */
+static void check_rebind(const char *plan)
+{
+	long n = stress_count(), i;
+	char name[96], why[160] = "";
+
+	for (i = 0; i < n; i++) {
+		if (write_file(DRIVER_DIR "/unbind", pdev) || !no_policies()) {
+			snprintf(why, sizeof(why), "unbind %ld: errno %d, policies %s", i, errno,
+				 no_policies() ? "gone" : "still there");
+			break;
+		}
+		if (write_file(DRIVER_DIR "/bind", pdev) || !bound()) {
+			snprintf(why, sizeof(why), "bind %ld: errno %d", i, errno);
+			break;
+		}
+	}
+	report_fact("cpufreq", "unbind_bind_cycles", "%ld", i);
+	snprintf(name, sizeof(name), "%s_cpufreq_unbind_bind_loop", plan);
+	result(i == n && policy_long(0, "cpuinfo_cur_freq") > 0, name,
+	       "stopped after %ld of %ld cycles: %s", i, n, why);
+}
+
+static void cpufreq_bound_checks(const char *plan, int builtin)
+{
+	char drv[64], name[96];
+
+	bound_driver(drv, sizeof(drv));
+	snprintf(name, sizeof(name), "%s_cpufreq_bound", plan);
+	result(strcmp(drv, "ferro-cpufreq") == 0, name, "device '%s' is bound to '%s'",
+	       *pdev ? pdev : "(no ferro,cpufreq device)", drv);
+	check_policies(plan);
+	check_setspeed(plan);
+	check_governors(plan);
+	check_chains(plan, builtin);
+	check_hotplug(plan);
+	check_rebind(plan);
+}
+
+/*
+ * A DT variant that must make the probe fail: the log line that names the
+ * problem, nothing bound, no policy; deferral shows in devices_deferred.
+ */
+static const struct variant {
+	const char *name, *log;
+	int err, cause;
+} variants[] = {
+	{ "cpufreq-no-opps", "cpu0: no operating-points-v2 in the device tree", ENODEV, ENOENT },
+	{ "cpufreq-broken-opps", "cpu0: broken OPP table in the device tree", EINVAL, 0 },
+	{ "cpufreq-no-clock", "cpu0: no usable clock in the device tree", ENODEV, ENOENT },
+	{ "cpufreq-clock-deferred", NULL, 0, 0 },
+};
+
+static int check_variant(const char *plan, const char *dt_variant)
+{
+	const struct variant *v = NULL;
+	char name[96], drv[64], *log, *deferred;
+	const char *hit = NULL;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(variants); i++)
+		if (strcmp(variants[i].name, dt_variant) == 0)
+			v = &variants[i];
+	snprintf(name, sizeof(name), "%s_cpufreq_dt_variant_known", plan);
+	result(v != NULL, name, "no expectation for DT variant '%s'", dt_variant);
+	if (!v)
+		return 0;
+	bound_driver(drv, sizeof(drv));
+	snprintf(name, sizeof(name), "%s_cpufreq_%s_not_bound", plan, v->name);
+	result(*drv == '\0' && no_policies(), name, "bound to '%s', policy0 %s", drv,
+	       policy_exists(0) ? "exists" : "absent");
+	log = kernel_log();
+	deferred = slurp("/sys/kernel/debug/devices_deferred", NULL);
+	snprintf(name, sizeof(name), "%s_cpufreq_%s_reported", plan, v->name);
+	if (v->log) {
+		char want[256];
+
+		/* "(error -E, from -C)"; any cause when the table says 0 */
+		snprintf(want, sizeof(want), v->cause ? "%s (error %d, from %d)" : "%s (error %d, from",
+			 v->log, -v->err, -v->cause);
+		hit = log_find(log, want);
+		result(hit != NULL, name, "no log line '%s'", want);
+	} else {
+		result(deferred && strstr(deferred, pdev), name,
+		       "%s is not in devices_deferred: '%s'", pdev, deferred ? deferred : "");
+	}
+	if (v->log && !hit)
+		diag_log("ferro");
+	free(deferred);
+	free(log);
+	return 1;
+}
+
+void cpufreq_module(void)
+{
+	char *variant = slurp(DT "/ferro,dt-variant", NULL);
+	int ret, err, i;
+	long n = stress_count();
+
+	mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
+	read_domains();
+	result(n_domains > 0 && find_device(), "module_cpufreq_dt_describes_domains",
+	       "%d domains in the DT, ferro,cpufreq device %s", n_domains, *pdev ? pdev : "absent");
+
+	ret = load_module(CPUFREQ_KO, "trace_calls=maybe");
+	err = errno;
+	result(ret == -1 && err == EINVAL && !in_proc_modules("ferro_cpufreq", NULL, 0),
+	       "module_cpufreq_param_bool_not_a_bool_einval", "returned %d, errno %d", ret, err);
+
+	ret = load_module(CPUFREQ_KO, "trace_calls=1");
+	err = errno;
+	result(ret == 0 && in_proc_modules("ferro_cpufreq", NULL, 0), "module_cpufreq_load",
+	       "finit_module: errno %d", err);
+	report_fact("cpufreq", "params", "trace_calls=1");
+	sysfs_facts("cpufreq", "/sys/module/ferro_cpufreq");
+	if (variant) {
+		check_variant("module", variant);
+	} else {
+		cpufreq_bound_checks("module", 0);
+		kunit_suite("module", "ferro_cpufreq");
+	}
+
+	ret = unload_module("ferro_cpufreq");
+	err = errno;
+	report_fact("cpufreq", "delete_module", "%s", ret == 0 ? "0" : strerror(err));
+	result(ret == 0 && !exists(DRIVER_DIR) && no_policies(), "module_cpufreq_unload",
+	       "delete_module: %d, errno %d; driver dir %s", ret, err,
+	       exists(DRIVER_DIR) ? "still there" : "gone");
+	if (variant) {
+		free(variant);
+		return;
+	}
+
+	for (i = 0; i < n; i++) {
+		if (load_module(CPUFREQ_KO, "") || !bound() || unload_module("ferro_cpufreq") ||
+		    !no_policies())
+			break;
+	}
+	report_fact("cpufreq", "load_unload_cycles", "%d", i);
+	result(i == n, "module_cpufreq_load_unload_loop", "stopped after %d of %ld cycles: errno %d",
+	       i, n, errno);
+}
+
+void cpufreq_builtin(void)
+{
+	char *variant = slurp(DT "/ferro,dt-variant", NULL), *log;
+	const char *deferred;
+	int ret, err;
+
+	mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
+	read_domains();
+	result(n_domains > 0 && find_device(), "builtin_cpufreq_dt_describes_domains",
+	       "%d domains in the DT, ferro,cpufreq device %s", n_domains, *pdev ? pdev : "absent");
+	result(!in_proc_modules("ferro_cpufreq", NULL, 0) && exists(DRIVER_DIR),
+	       "builtin_cpufreq_driver_registered", "driver dir %s",
+	       exists(DRIVER_DIR) ? "present" : "absent");
+	sysfs_facts("cpufreq", "/sys/module/ferro_cpufreq");
+	cmdline_facts("cpufreq", "ferro_cpufreq.");
+	ret = unload_module("ferro_cpufreq");
+	err = errno;
+	report_fact("cpufreq", "delete_module", "%s", ret == 0 ? "0" : strerror(err));
+	result(ret == -1 && err == ENOENT, "builtin_cpufreq_delete_module_enoent",
+	       "delete_module returned %d, errno %d", ret, err);
+	if (variant) {
+		check_variant("builtin", variant);
+		free(variant);
+		return;
+	}
+	log = kernel_log();
+	deferred = log_find(log, "call probe: deferred");
+	report_fact("cpufreq", "builtin_probe_deferred", "%s", deferred ? "yes" : "no");
+	free(log);
+	cpufreq_bound_checks("builtin", 1);
+	kunit_suite("builtin", "ferro_cpufreq");
+}

@@ -1,0 +1,13 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * drivers.h - each driver's guest tests, one pair per build mode.
+ */
+#ifndef FERRO_DRIVERS_H
+#define FERRO_DRIVERS_H
+
+void lifecycle_module(void);
+void lifecycle_builtin(void);
+void cpufreq_module(void);
+void cpufreq_builtin(void);
+
+#endif /* FERRO_DRIVERS_H */

@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ktest.h - what every driver's guest tests share: KTAP results, facts for
+ * the compare report, the kernel log, files, modules and KUnit relays.
+ */
+#ifndef FERRO_KTEST_H
+#define FERRO_KTEST_H
+
+#include <stddef.h>
+
+#define BIG (1024 * 1024)
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+extern int test_no;
+extern int failures;
+
+void result(int ok, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void report_fact(const char *driver, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+char *slurp(const char *path, size_t *lenp);
+int exists(const char *path);
+char *kernel_log(void);
+const char *log_find(const char *log, const char *needle);
+const char *log_find_last(const char *log, const char *needle);
+void diag(const char *title, const char *text);
+void diag_log(const char *needle);
+void line_of(const char *p, char *buf, size_t size);
+int record_get(const char *rec, const char *key, char *buf, size_t size);
+int chain_in_order(const char *rec, const char *const *chain, const char **missing);
+int load_module(const char *path, const char *params);
+int unload_module(const char *name);
+int in_proc_modules(const char *name, char *line, size_t size);
+void cmdline_facts(const char *driver, const char *prefix);
+void sysfs_facts(const char *driver, const char *dir);
+void kunit_suite(const char *plan, const char *suite);
+void kernel_log_clean(const char *plan);
+
+#endif /* FERRO_KTEST_H */
