@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * cpufreq.c - guest tests of ferro_cpufreq on QEMU virt.
+ * Guest tests of ferro_cpufreq on QEMU virt.
  *
  * Expectations come from the device tree the guest booted with
  * (/proc/device-tree): which CPUs share which OPP table, and the OPPs'
@@ -196,7 +196,8 @@ static int find_device(void)
 		if (d->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "%s/%s/of_node/compatible", base, d->d_name);
-		if (read_line(path, compat, sizeof(compat)) && strcmp(compat, "ferro,cpufreq") == 0) {
+		if (read_line(path, compat, sizeof(compat)) &&
+		    strcmp(compat, "ferro,cpufreq") == 0) {
 			snprintf(pdev, sizeof(pdev), "%s", d->d_name);
 			break;
 		}
@@ -309,8 +310,9 @@ static void check_setspeed(const char *plan)
 
 	for (i = 0; i < n_domains; i++) {
 		const struct domain *d = &domains[i];
-		long before = policy_long(d->first, "stats/total_trans"), changes = 0;
+		/* Counted from here: the previous governor cannot change anything now. */
 		int ok = policy_write(d->first, "scaling_governor", "userspace") == 0;
+		long before = policy_long(d->first, "stats/total_trans"), changes = 0;
 		char why[256] = "";
 
 		for (j = d->n - 1; ok && j >= 0; j--) {
@@ -318,8 +320,8 @@ static void check_setspeed(const char *plan)
 
 			snprintf(khz, sizeof(khz), "%lu", d->khz[j]);
 			if (policy_write(d->first, "scaling_setspeed", khz)) {
-				snprintf(why, sizeof(why), "writing %s to scaling_setspeed: errno %d",
-					 khz, errno);
+				snprintf(why, sizeof(why),
+					 "writing %s to scaling_setspeed: errno %d", khz, errno);
 				ok = 0;
 				break;
 			}
@@ -328,9 +330,9 @@ static void check_setspeed(const char *plan)
 			hw = policy_long(d->first, "cpuinfo_cur_freq");
 			clk = clk_khz(d);
 			if (cur != (long)d->khz[j] || hw != cur || clk != cur) {
-				snprintf(why, sizeof(why), "asked %lu kHz: scaling_cur_freq %ld, "
-					 "cpuinfo_cur_freq %ld, clock %s %ld", d->khz[j], cur, hw,
-					 d->clk, clk);
+				snprintf(why, sizeof(why),
+					 "asked %lu kHz: scaling_cur_freq %ld, cpuinfo_cur_freq %ld, clock %s %ld",
+					 d->khz[j], cur, hw, d->clk, clk);
 				ok = 0;
 			}
 		}
@@ -570,7 +572,7 @@ static int check_variant(const char *plan, const char *dt_variant)
 		if (strcmp(variants[i].name, dt_variant) == 0)
 			v = &variants[i];
 	snprintf(name, sizeof(name), "%s_cpufreq_dt_variant_known", plan);
-	result(v != NULL, name, "no expectation for DT variant '%s'", dt_variant);
+	result(!!v, name, "no expectation for DT variant '%s'", dt_variant);
 	if (!v)
 		return 0;
 	bound_driver(drv, sizeof(drv));
@@ -584,10 +586,13 @@ static int check_variant(const char *plan, const char *dt_variant)
 		char want[256];
 
 		/* "(error -E, from -C)"; any cause when the table says 0 */
-		snprintf(want, sizeof(want), v->cause ? "%s (error %d, from %d)" : "%s (error %d, from",
-			 v->log, -v->err, -v->cause);
+		if (v->cause)
+			snprintf(want, sizeof(want), "%s (error %d, from %d)", v->log, -v->err,
+				 -v->cause);
+		else
+			snprintf(want, sizeof(want), "%s (error %d, from", v->log, -v->err);
 		hit = log_find(log, want);
-		result(hit != NULL, name, "no log line '%s'", want);
+		result(!!hit, name, "no log line '%s'", want);
 	} else {
 		result(deferred && strstr(deferred, pdev), name,
 		       "%s is not in devices_deferred: '%s'", pdev, deferred ? deferred : "");
@@ -645,8 +650,8 @@ void cpufreq_module(void)
 			break;
 	}
 	report_fact("cpufreq", "load_unload_cycles", "%d", i);
-	result(i == n, "module_cpufreq_load_unload_loop", "stopped after %d of %ld cycles: errno %d",
-	       i, n, errno);
+	result(i == n, "module_cpufreq_load_unload_loop",
+	       "stopped after %d of %ld cycles: errno %d", i, n, errno);
 }
 
 void cpufreq_builtin(void)

@@ -1,6 +1,6 @@
-// SPDX-License-Identifier: GPL-2.0
+/* SPDX-License-Identifier: GPL-2.0 */
 /*
- * drivers.h - each driver's guest tests, one pair per build mode.
+ * Each driver's guest tests, one pair per build mode.
  */
 #ifndef FERRO_DRIVERS_H
 #define FERRO_DRIVERS_H

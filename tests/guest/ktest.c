@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ktest.c - the helpers of ktest.h.
+ * The helpers declared in ktest.h.
  */
 
 #define _GNU_SOURCE

@@ -1,6 +1,6 @@
-// SPDX-License-Identifier: GPL-2.0
+/* SPDX-License-Identifier: GPL-2.0 */
 /*
- * ktest.h - what every driver's guest tests share: KTAP results, facts for
+ * What every driver's guest tests share: KTAP results, facts for
  * the compare report, the kernel log, files, modules and KUnit relays.
  */
 #ifndef FERRO_KTEST_H
@@ -14,10 +14,8 @@
 extern int test_no;
 extern int failures;
 
-void result(int ok, const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-void report_fact(const char *driver, const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+void result(int ok, const char *name, const char *fmt, ...);
+void report_fact(const char *driver, const char *key, const char *fmt, ...);
 char *slurp(const char *path, size_t *lenp);
 int exists(const char *path);
 char *kernel_log(void);

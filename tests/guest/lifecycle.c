@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * lifecycle.c - guest tests of ferro_lifecycle: the record its init leaves
+ * Guest tests of ferro_lifecycle: the record its init leaves
  * in /dev/ferro_lifecycle, in both build modes, and its parameters.
  */
 
