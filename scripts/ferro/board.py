@@ -28,6 +28,8 @@ class Board:
 	console: str = 'ttyS0'
 	dtsi: Optional[str] = None  # nodes Ferro adds to QEMU's own device tree
 	cmdline: str = ''
+	dtbs: List[str] = dataclasses.field(default_factory=list)  # mainline, under arch/*/boot/dts
+	overlay: Optional[str] = None  # Ferro's overlay (.dtso) for those DTBs
 
 	@property
 	def folder(self) -> str:
@@ -35,6 +37,9 @@ class Board:
 
 	def kconfig_paths(self) -> List[str]:
 		return [os.path.join(self.folder, f) for f in self.kconfig]
+
+	def overlay_path(self) -> Optional[str]:
+		return os.path.join(self.folder, self.overlay) if self.overlay else None
 
 	def dtsi_path(self) -> Optional[str]:
 		return os.path.join(self.folder, self.dtsi) if self.dtsi else None

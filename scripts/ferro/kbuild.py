@@ -240,6 +240,7 @@ def build(board: Board, mode: str, kdir: str, jobs: int) -> str:
 		', '.join(b.name for b in siblings(board)) + ')'
 	print(f'  BUILD   {what} in {out}', flush=True)
 	targets = [os.path.basename(board.kernel_image), 'modules']
+	targets += [dtb for b in siblings(board) for dtb in b.dtbs]
 	steps = run_logged(make_args(board, kdir, out) + [f'-j{jobs}', 'CLIPPY=1'] + targets,
 		   os.path.join(out, 'ferro-build.log'),
 		   show=lambda l: 'drivers/ferro/' in l or 'warning:' in l or 'error:' in l)
