@@ -7,7 +7,7 @@ import subprocess
 import tempfile
 import unittest
 
-from tests.host.common import TOP, build_dir  # noqa: F401 (sets sys.path)
+from tests.host.common import build_dir  # also puts scripts/ on sys.path
 from ferro import board as boards
 
 
