@@ -27,6 +27,7 @@ class Board:
 	qemu_machine: List[str] = dataclasses.field(default_factory=list)
 	console: str = 'ttyS0'
 	dtsi: Optional[str] = None  # nodes Ferro adds to QEMU's own device tree
+	dts: Optional[str] = None   # or a whole tree, for machines QEMU gives none
 	cmdline: str = ''
 	dtbs: List[str] = dataclasses.field(default_factory=list)  # mainline, under arch/*/boot/dts
 	overlay: Optional[str] = None  # Ferro's overlay (.dtso) for those DTBs
@@ -43,6 +44,9 @@ class Board:
 
 	def dtsi_path(self) -> Optional[str]:
 		return os.path.join(self.folder, self.dtsi) if self.dtsi else None
+
+	def dts_path(self) -> Optional[str]:
+		return os.path.join(self.folder, self.dts) if self.dts else None
 
 
 def available() -> List[str]:

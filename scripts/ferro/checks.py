@@ -8,19 +8,22 @@ import time
 import unittest
 from typing import Dict, List, Tuple
 
-from ferro import compare, guest, kbuild
+from ferro import board as boards, compare, guest, kbuild
 from ferro.board import Board, TOP
 
 # One boot per plan: (name, build mode, guest plan, extra kernel command line).
-# (name, FERRO_MODE, plan, kernel command line, driver ('' = all), DT variant)
+# (name, FERRO_MODE, plan, kernel command line, driver ('' = all), DT variant,
+# board ('' = the board make check was asked for; others share its kernel))
 BOOTS = [
-	('module', 'm', 'module', guest.PLAN_CMDLINE['module'], '', ''),
+	('module', 'm', 'module', guest.PLAN_CMDLINE['module'], '', '', ''),
 	('builtin', 'y', 'builtin',
-	 guest.PLAN_CMDLINE['builtin'] + ' ferro_lifecycle.stack_depth=12', '', ''),
+	 guest.PLAN_CMDLINE['builtin'] + ' ferro_lifecycle.stack_depth=12', '', '', ''),
 	('builtin-bad-param', 'y', 'builtin', 'initcall_debug ferro_lifecycle.stack_depth=0',
-	 'lifecycle', ''),
+	 'lifecycle', '', ''),
+	('zcu102-module', 'm', 'module', guest.PLAN_CMDLINE['module'], 'phy', '', 'qemu-zcu102'),
+	('zcu102-builtin', 'y', 'builtin', guest.PLAN_CMDLINE['builtin'], 'phy', '', 'qemu-zcu102'),
 ] + [
-	(f'{mode_name}-{variant}', mode, mode_name, '', 'cpufreq', variant)
+	(f'{mode_name}-{variant}', mode, mode_name, '', 'cpufreq', variant, '')
 	for variant in ('cpufreq-no-opps', 'cpufreq-broken-opps', 'cpufreq-no-clock',
 			'cpufreq-clock-deferred')
 	for mode, mode_name in (('m', 'module'), ('y', 'builtin'))
@@ -91,13 +94,16 @@ def guest_boots(board: Board, builds: Dict[str, str], tally: Tally,
 		boots=BOOTS) -> List[guest.Boot]:
 	"""Boot every plan whose build exists; print and tally the KTAP results."""
 	done = []
-	for name, mode, plan, cmdline, driver, variant in boots:
+	for name, mode, plan, cmdline, driver, variant, on in boots:
 		if mode not in builds:
 			print(f'  FAIL    boot {name}: no FERRO_MODE={mode} build', flush=True)
 			tally.add(f'boot {name}', 0, 1)
 			continue
 		try:
-			b = guest.boot(board, builds[mode], name, plan, cmdline, driver=driver,
+			target = boards.load(on) if on else board
+			if target.arch != board.arch:
+				raise guest.GuestError(f'board {on} does not share the {board.arch} kernel')
+			b = guest.boot(target, builds[mode], name, plan, cmdline, driver=driver,
 				       dt_variant=variant)
 		except guest.GuestError as e:
 			print(f'  FAIL    boot {name}: {e}', flush=True)

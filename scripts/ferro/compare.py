@@ -87,7 +87,7 @@ class BootLog:
 		rec: Dict[str, str] = {}
 		frames = 0
 		for t, msg in self.kmsg:
-			m = re.match(rf'^{module}: call {call}: cpu=\d+ system_state=(\S+)', msg)
+			m = re.match(rf'^{module}: call {call}: \S+ system_state=(\S+)', msg)
 			if m and not rec:
 				rec = {'system_state': m.group(1), 'time': f'{t:.6f}'}
 				continue
@@ -203,11 +203,12 @@ def collect(board: Board, kdir: str, boots: int, say=print) -> Dict:
 			rec = last.record(mod, mode)
 			fn = 'init_module' if mode == 'module' else f'__{mod}_init'
 			probe = last.traced_call(mod, 'probe')
-			if not rec and probe:
+			traced = probe or last.traced_call(mod, 'init')
+			if not rec and traced:
 				# A driver without an init record: its probe ran inside
-				# its init (driver_register), so the probe's chain holds
-				# the init entry and what called it.
-				rec = dict(probe, entry=fn)
+				# its init (driver_register), or it traced its init, so
+				# the chain holds the init entry and what called it.
+				rec = dict(traced, entry=fn)
 			durations = []
 			for log in logs[mode]:
 				calls = [c for c in log.initcalls() if c['fn'] == fn and c['ret'] == 0 and

@@ -11,7 +11,7 @@ import os
 import re
 from typing import Dict
 
-from ferro import compare, elf, guest, inspect, kbuild
+from ferro import board as boards, compare, elf, guest, inspect, kbuild
 from ferro.board import Board, TOP
 
 OUT = os.path.join(TOP, 'Documentation', 'lifecycle', 'evidence')
@@ -34,6 +34,10 @@ def _exit_frames(log: compare.BootLog, module: str):
 # Callbacks whose first call comes from the same place in every boot; the
 # first target_index, for one, may come from a governor's worker thread.
 TRACED_CALLS = ('probe', 'init', 'get')
+
+# Drivers whose device is on another board of the same kernel: their call
+# chains come from a boot of that board.
+DRIVER_BOARD = {'phy': 'qemu-zcu102'}
 
 
 def _call_frames(log: compare.BootLog, module: str, call: str):
@@ -61,6 +65,16 @@ def generate(board: Board, kdir: str, layout_path: str) -> Dict[str, str]:
 			raise guest.GuestError(f'{b.name}: guest checks failed (log: {b.log_path})')
 		with open(b.log_path, errors='replace') as f:
 			logs[mode] = compare.BootLog(f.read())
+	other_logs = {}
+	for name, other in DRIVER_BOARD.items():
+		ob = boards.load(other)
+		for mode, plan in (('m', 'module'), ('y', 'builtin')):
+			b = guest.boot(ob, builds[mode], f'docs-{other}-{plan}', plan,
+				       guest.PLAN_CMDLINE[plan], driver=name, dump_kmsg=True)
+			if b.run.failed:
+				raise guest.GuestError(f'{b.name}: guest checks failed (log: {b.log_path})')
+			with open(b.log_path, errors='replace') as f:
+				other_logs[(name, mode)] = compare.BootLog(f.read())
 	layout = elf.Elf(layout_path)
 	vmlinux = elf.Elf(os.path.join(builds['y'], 'vmlinux'))
 	vmlinux_facts = inspect.facts(vmlinux)
@@ -85,7 +99,7 @@ def generate(board: Board, kdir: str, layout_path: str) -> Dict[str, str]:
 				out[f'{name}-{tag}-init-stack.txt'] = header + '\n'.join(frames) + '\n'
 		for mode, tag in (('m', 'module'), ('y', 'builtin')):
 			for call in TRACED_CALLS:
-				frames = _call_frames(logs[mode], mod, call)
+				frames = _call_frames(other_logs.get((name, mode), logs[mode]), mod, call)
 				if frames:
 					out[f'{name}-{tag}-{call}-stack.txt'] = header + '\n'.join(frames) + '\n'
 		exits = _exit_frames(logs['m'], mod)

@@ -108,7 +108,7 @@ def initramfs(board: Board, build: str, tag: str, modules: Optional[str] = None)
 # switches, which a built-in driver can only get from the command line.
 PLAN_CMDLINE = {
 	'module': 'initcall_debug',
-	'builtin': 'initcall_debug ferro_cpufreq.trace_calls=1',
+	'builtin': 'initcall_debug ferro_cpufreq.trace_calls=1 ferro_phy.trace_calls=1',
 }
 
 
@@ -122,8 +122,8 @@ def device_tree(board: Board, variant: str = '') -> Optional[str]:
 	"""QEMU's own tree for the machine plus the board's Ferro nodes, as a .dtb;
 	a `variant` (dt-variants/<variant>.dtsi) is appended last, to break
 	something on purpose."""
-	dtsi = board.dtsi_path()
-	if not dtsi or not board.qemu_binary:
+	dtsi, whole = board.dtsi_path(), board.dts_path()
+	if not (dtsi or whole) or not board.qemu_binary:
 		return None
 	extra = []
 	if variant:
@@ -133,28 +133,33 @@ def device_tree(board: Board, variant: str = '') -> Optional[str]:
 		extra = [os.path.join(board.folder, 'dt-variants', variant + '.dtsi')]
 	qemu_version = subprocess.run([board.qemu_binary, '--version'], capture_output=True,
 				      text=True, check=True).stdout
-	key = _digest(*[_read(p) for p in [dtsi] + extra], ' '.join(board.qemu_machine).encode(),
-		      qemu_version.encode())
+	key = _digest(*[_read(p) for p in [dtsi or whole] + extra],
+		      ' '.join(board.qemu_machine).encode(), qemu_version.encode())
 	out = os.path.join(run_dir(board), f'{board.name}{"-" + variant if variant else ""}-{key}.dtb')
 	if os.path.exists(out):
 		return out
-	base = out + '.qemu.dtb'
-	machine = list(board.qemu_machine)
-	i = machine.index('-M') + 1
-	machine[i] += f',dumpdtb={base}'
-	subprocess.run([board.qemu_binary] + machine + ['-nographic'], check=True,
-		       capture_output=True, timeout=60)
-	dts = subprocess.run(['dtc', '-q', '-I', 'dtb', '-O', 'dts', base], check=True,
-			     capture_output=True, text=True).stdout
-	for path in [dtsi] + extra:
+	if whole:
+		dts = ''
+	else:
+		base = out + '.qemu.dtb'
+		machine = list(board.qemu_machine)
+		i = machine.index('-M') + 1
+		machine[i] += f',dumpdtb={base}'
+		subprocess.run([board.qemu_binary] + machine + ['-nographic'], check=True,
+			       capture_output=True, timeout=60)
+		dts = subprocess.run(['dtc', '-q', '-I', 'dtb', '-O', 'dts', base], check=True,
+				     capture_output=True, text=True).stdout
+	for path in [dtsi or whole] + extra:
 		with open(path) as f:
 			dts += '\n' + f.read()
 	proc = subprocess.run(['dtc', '-q', '-I', 'dts', '-O', 'dtb', '-o', out + '.tmp', '-'],
 			      input=dts, capture_output=True, text=True)
 	if proc.returncode != 0:
-		raise GuestError(f'dtc failed on {dtsi} merged into QEMU\'s tree:\n{proc.stderr}')
+		what = whole or f"{dtsi} merged into QEMU's tree"
+		raise GuestError(f'dtc failed on {what}:\n{proc.stderr}')
 	os.rename(out + '.tmp', out)
-	os.unlink(base)
+	if not whole:
+		os.unlink(base)
 	return out
 
 

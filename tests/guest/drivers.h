@@ -9,5 +9,7 @@ void lifecycle_module(void);
 void lifecycle_builtin(void);
 void cpufreq_module(void);
 void cpufreq_builtin(void);
+void phy_module(void);
+void phy_builtin(void);
 
 #endif /* FERRO_DRIVERS_H */

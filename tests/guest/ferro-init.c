@@ -41,14 +41,20 @@ static void check_board(const char *board)
 	free(dt);
 }
 
-/* Each driver's checks, per build mode. Later drivers add a line here. */
+/*
+ * Each driver's checks, per build mode, and the board they need (NULL: any
+ * board; the driver's tests find out themselves what the board has).
+ * Later drivers add a line here.
+ */
 static const struct driver_tests {
 	const char *name;
 	void (*module)(void);
 	void (*builtin)(void);
+	const char *board;
 } drivers[] = {
-	{ "lifecycle", lifecycle_module, lifecycle_builtin },
-	{ "cpufreq", cpufreq_module, cpufreq_builtin },
+	{ "lifecycle", lifecycle_module, lifecycle_builtin, NULL },
+	{ "cpufreq", cpufreq_module, cpufreq_builtin, "qemu-virt" },
+	{ "phy", phy_module, phy_builtin, NULL },
 };
 
 int main(int argc, char **argv)
@@ -74,6 +80,8 @@ int main(int argc, char **argv)
 		char needle[64];
 
 		if (*only && strcmp(only, drivers[i].name))
+			continue;
+		if (drivers[i].board && strcmp(drivers[i].board, board))
 			continue;
 		ran++;
 		if (strcmp(plan, "module") == 0)

@@ -83,12 +83,16 @@ class RustAnalyzer(unittest.TestCase):
 		self.assertGreater(exprs, 100, 'our crates were not analysed')
 		# rust-analyzer 1.95 leaves two expressions of the kernel crate's
 		# of_device_table! expansion partly typed (measured: without the
-		# table ferro_cpufreq has none); allow exactly those.
-		tables = 0
+		# table ferro_cpufreq has none), and cannot type a call with a const
+		# generic argument, C22::vendor_specific::<N>() (one unknown each,
+		# measured per item with analysis-stats --only); allow exactly those.
+		tables = const_generic_calls = 0
 		for path in all_sources():
 			with open(path) as f:
-				tables += f.read().count('of_device_table!(')
-		self.assertEqual(unknown, 0)
+				text = f.read()
+			tables += text.count('of_device_table!(')
+			const_generic_calls += text.count('vendor_specific::<')
+		self.assertLessEqual(unknown, const_generic_calls)
 		self.assertLessEqual(partial, 2 * tables)
 
 

@@ -1,0 +1,321 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `ferro_phy`: Rust phylib drivers for the Broadcom BCM54213PE (Raspberry
+//! Pi 4 and 5) and the Marvell 88E1111 that QEMU emulates behind its
+//! Cadence GEM.
+//!
+//! How C enters this module: its init (or level-6 initcall when built in)
+//! registers both drivers with `phy_drivers_register`; the MDIO bus matches
+//! a PHY's ID (`phy_bus_match`), the driver core calls `phy_probe`, which
+//! calls the kernel crate's `probe_callback` and our `probe`, then
+//! `get_features`. When the MAC attaches the PHY and the interface goes up,
+//! phylib calls `soft_reset` (from `phy_init_hw`), and its state machine
+//! `config_aneg` (from `_phy_start_aneg`) and, every poll, `read_status`.
+
+mod regs;
+
+// The stack and symbol helpers of the lifecycle probe, compiled into this
+// module too; this driver uses the stack part only.
+#[allow(dead_code)]
+#[path = "../lifecycle/stack.rs"]
+mod stack;
+
+use core::sync::atomic::{AtomicU32, Ordering};
+use kernel::{
+    bindings,
+    error::to_result,
+    net::phy::{self, reg::C22, DeviceId, Driver},
+    prelude::*,
+};
+use regs::RgmiiDelays;
+use stack::{Stack, Symbol, SystemState};
+
+module! {
+    type: FerroPhyModule,
+    name: "ferro_phy",
+    authors: ["The Ferro developers"],
+    description: "Broadcom BCM54213PE and Marvell 88E1111 PHY drivers",
+    license: "GPL",
+    params: {
+        trace_calls: bool {
+            default: false,
+            description: "Log the caller's stack the first time each callback runs",
+        },
+    },
+}
+
+/// The callbacks whose first call `trace_calls` logs with its stack.
+#[derive(Clone, Copy)]
+enum Call {
+    Init,
+    Probe,
+    GetFeatures,
+    SoftReset,
+    ConfigAneg,
+    ReadStatus,
+    Suspend,
+    Resume,
+}
+
+impl Call {
+    fn name(self) -> &'static str {
+        match self {
+            Call::Init => "init",
+            Call::Probe => "probe",
+            Call::GetFeatures => "get_features",
+            Call::SoftReset => "soft_reset",
+            Call::ConfigAneg => "config_aneg",
+            Call::ReadStatus => "read_status",
+            Call::Suspend => "suspend",
+            Call::Resume => "resume",
+        }
+    }
+}
+
+/// Which callbacks have been traced already: bit `Call as u32`.
+static TRACED: AtomicU32 = AtomicU32::new(0);
+
+/// Logs the caller's stack the first time `call` runs, if `trace_calls` is set.
+#[inline(never)]
+fn trace(call: Call, phy_id: u32) {
+    let bit = 1 << call as u32;
+    if !module_parameters::trace_calls.value() || TRACED.fetch_or(bit, Ordering::Relaxed) & bit != 0
+    {
+        return;
+    }
+    let stack = Stack::capture(24);
+    let name = call.name();
+    pr_info!(
+        "call {}: phy_id=0x{:08x} system_state={} frames={}\n",
+        name,
+        phy_id,
+        SystemState::now().name(),
+        stack.frames().len()
+    );
+    for (i, addr) in stack.frames().iter().enumerate() {
+        pr_info!("call {}: frame.{}: {}\n", name, i, Symbol(*addr));
+    }
+}
+
+/// The interface mode (`phy_interface_t`) the MAC attached the PHY with,
+/// from the device tree's `phy-mode`.
+///
+/// The 7.3 kernel crate's `phy::Device` does not expose it; this is a
+/// candidate for an upstream `phy::Device::interface()`.
+fn interface(dev: &mut phy::Device) -> u32 {
+    let raw = core::ptr::from_mut(dev).cast::<bindings::phy_device>();
+    // SAFETY: `phy::Device` is `#[repr(transparent)]` over
+    // `Opaque<bindings::phy_device>`, so `raw` points to the `phy_device`
+    // phylib handed to the callback that gave us `dev`, valid for its
+    // duration. phylib sets `interface` when the MAC attaches the PHY,
+    // before it calls `config_aneg`, and holds `phydev->lock` while it
+    // calls us, so the read does not race with a writer.
+    unsafe { (*raw).interface }
+}
+
+/// Writes the advertisement registers and restarts auto-negotiation if they
+/// changed: the C `genphy_config_aneg()` (an inline wrapper of
+/// `__genphy_config_aneg()`), which a `config_aneg` callback calls to do the
+/// standard part of its work.
+///
+/// The 7.3 kernel crate has no wrapper for it (`Device::start_aneg` is
+/// `_phy_start_aneg`, which calls the driver's `config_aneg` and would
+/// recurse); a candidate for an upstream `phy::Device::genphy_config_aneg()`.
+fn genphy_config_aneg(dev: &mut phy::Device) -> Result {
+    let raw = core::ptr::from_mut(dev).cast::<bindings::phy_device>();
+    // SAFETY: As in `interface`, `raw` is the `phy_device` phylib handed to
+    // the callback, valid and locked by phylib for its duration, which is
+    // the context `__genphy_config_aneg` expects.
+    to_result(unsafe { bindings::__genphy_config_aneg(raw, false) })
+}
+
+/// Broadcom auxiliary control register (see `regs::bcm`).
+const BCM_AUX_CTL: C22 = C22::vendor_specific::<0x18>();
+/// Broadcom 0x1c shadow register block (see `regs::bcm`).
+const BCM_SHD: C22 = C22::vendor_specific::<0x1c>();
+/// Marvell 88E1111 extended PHY specific control (see `regs::m88e1111`).
+const M88E1111_EXT_CR: C22 = C22::vendor_specific::<0x14>();
+
+/// Broadcom BCM54213PE, the PHY of the Raspberry Pi 4 and 5.
+struct Bcm54213pe;
+
+impl Bcm54213pe {
+    /// Sets the RGMII clock delays `phy-mode` asks for: the RX skew in the
+    /// auxiliary control misc shadow, the GTXCLK delay in shadow 0x1c/3.
+    fn set_delays(dev: &mut phy::Device) -> Result {
+        let Some(d) = RgmiiDelays::for_interface(interface(dev)) else {
+            return Ok(());
+        };
+        dev.write(BCM_AUX_CTL, regs::bcm::auxctl_misc_read_select())?;
+        let misc = dev.read(BCM_AUX_CTL)?;
+        dev.write(BCM_AUX_CTL, regs::bcm::auxctl_misc_write(misc, d.rx))?;
+
+        dev.write(BCM_SHD, regs::bcm::shd_read_select(regs::bcm::SHD_CLK_CTL))?;
+        let clk = dev.read(BCM_SHD)? & 0x3ff;
+        let clk = if d.tx {
+            clk | regs::bcm::SHD_CLK_CTL_GTXCLK_EN
+        } else {
+            clk & !regs::bcm::SHD_CLK_CTL_GTXCLK_EN
+        };
+        dev.write(BCM_SHD, regs::bcm::shd_write(regs::bcm::SHD_CLK_CTL, clk))
+    }
+}
+
+#[vtable]
+impl Driver for Bcm54213pe {
+    const NAME: &'static CStr = c"Ferro BCM54213PE";
+    const PHY_DEVICE_ID: DeviceId = DeviceId::new_with_exact_mask(0x600d84a2);
+
+    fn probe(dev: &mut phy::Device) -> Result {
+        trace(Call::Probe, dev.phy_id());
+        Ok(())
+    }
+
+    fn get_features(dev: &mut phy::Device) -> Result {
+        trace(Call::GetFeatures, dev.phy_id());
+        dev.genphy_read_abilities()
+    }
+
+    fn soft_reset(dev: &mut phy::Device) -> Result {
+        trace(Call::SoftReset, dev.phy_id());
+        // Sets BMCR_RESET and polls it clear, bounded (600 ms): -ETIMEDOUT
+        // rather than a hang if the PHY never comes back.
+        dev.genphy_soft_reset()
+    }
+
+    fn config_aneg(dev: &mut phy::Device) -> Result {
+        trace(Call::ConfigAneg, dev.phy_id());
+        Self::set_delays(dev)?;
+        genphy_config_aneg(dev)
+    }
+
+    fn read_status(dev: &mut phy::Device) -> Result<u16> {
+        trace(Call::ReadStatus, dev.phy_id());
+        read_status(dev)
+    }
+
+    fn suspend(dev: &mut phy::Device) -> Result {
+        trace(Call::Suspend, dev.phy_id());
+        dev.genphy_suspend()
+    }
+
+    fn resume(dev: &mut phy::Device) -> Result {
+        trace(Call::Resume, dev.phy_id());
+        dev.genphy_resume()
+    }
+}
+
+/// Marvell 88E1111, as QEMU's Cadence GEM model emulates it.
+struct M88e1111;
+
+impl M88e1111 {
+    /// Sets the RGMII timing bits of the extended specific control
+    /// register as `phy-mode` asks.
+    fn set_delays(dev: &mut phy::Device) -> Result {
+        let Some(d) = RgmiiDelays::for_interface(interface(dev)) else {
+            return Ok(());
+        };
+        let old = dev.read(M88E1111_EXT_CR)?;
+        dev.write(M88E1111_EXT_CR, regs::m88e1111::ext_cr(old, d.rx, d.tx))
+    }
+}
+
+#[vtable]
+impl Driver for M88e1111 {
+    const NAME: &'static CStr = c"Ferro 88E1111";
+    const PHY_DEVICE_ID: DeviceId = DeviceId::new_with_exact_mask(0x01410cc2);
+
+    fn probe(dev: &mut phy::Device) -> Result {
+        trace(Call::Probe, dev.phy_id());
+        Ok(())
+    }
+
+    fn get_features(dev: &mut phy::Device) -> Result {
+        trace(Call::GetFeatures, dev.phy_id());
+        dev.genphy_read_abilities()
+    }
+
+    fn soft_reset(dev: &mut phy::Device) -> Result {
+        trace(Call::SoftReset, dev.phy_id());
+        dev.genphy_soft_reset()
+    }
+
+    fn config_aneg(dev: &mut phy::Device) -> Result {
+        trace(Call::ConfigAneg, dev.phy_id());
+        Self::set_delays(dev)?;
+        genphy_config_aneg(dev)
+    }
+
+    fn read_status(dev: &mut phy::Device) -> Result<u16> {
+        trace(Call::ReadStatus, dev.phy_id());
+        read_status(dev)
+    }
+
+    fn suspend(dev: &mut phy::Device) -> Result {
+        trace(Call::Suspend, dev.phy_id());
+        dev.genphy_suspend()
+    }
+
+    fn resume(dev: &mut phy::Device) -> Result {
+        trace(Call::Resume, dev.phy_id());
+        dev.genphy_resume()
+    }
+}
+
+/// Link, speed and duplex: from the negotiated abilities when
+/// auto-negotiation is on, from BMCR when it is forced. An MDIO read error
+/// is returned as is; phylib then reports the link down.
+fn read_status(dev: &mut phy::Device) -> Result<u16> {
+    dev.genphy_update_link()?;
+    if dev.is_autoneg_enabled() {
+        if !dev.is_link_up() || !dev.is_autoneg_completed() {
+            return Ok(0);
+        }
+        dev.genphy_read_lpa()?;
+        dev.resolve_aneg_linkmode();
+    } else {
+        let mode = regs::forced_mode(dev.read(C22::BMCR)?);
+        dev.set_speed(mode.speed);
+        dev.set_duplex(if mode.full {
+            phy::DuplexMode::Full
+        } else {
+            phy::DuplexMode::Half
+        });
+    }
+    Ok(0)
+}
+
+kernel::module_device_table!(
+    "mdio",
+    phy::DeviceId,
+    MDIO_TABLE,
+    @none,
+    [
+        phy::DeviceId::new_with_driver::<Bcm54213pe>(),
+        phy::DeviceId::new_with_driver::<M88e1111>()
+    ]
+);
+
+/// The drivers, in the array phylib keeps while they are registered.
+static mut DRIVERS: [phy::DriverVTable; 2] = [
+    phy::create_phy_driver::<Bcm54213pe>(),
+    phy::create_phy_driver::<M88e1111>(),
+];
+
+/// The module: owns the phylib registration of both drivers.
+struct FerroPhyModule {
+    _registration: phy::Registration,
+}
+
+impl kernel::Module for FerroPhyModule {
+    fn init(module: &'static ThisModule) -> Result<Self> {
+        trace(Call::Init, 0);
+        // SAFETY: `DRIVERS` is used only here, once per load of the module,
+        // and handed to phylib for as long as the registration lives.
+        let drivers = unsafe { &mut *core::ptr::addr_of_mut!(DRIVERS) };
+        let registration = phy::Registration::register(module, Pin::static_mut(drivers))?;
+        Ok(Self {
+            _registration: registration,
+        })
+    }
+}
