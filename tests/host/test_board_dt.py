@@ -58,8 +58,12 @@ class Overlays(unittest.TestCase):
 			with open(os.path.join(build_dir(mode), '.config')) as f:
 				config = f.read()
 			for sym in ('CONFIG_ARCH_BCM2835=y', 'CONFIG_ARM_RASPBERRYPI_CPUFREQ=y',
-				    'CONFIG_BCMGENET=y', 'CONFIG_MACB=y', f'CONFIG_FERRO_CPUFREQ={mode}'):
+				    'CONFIG_BCMGENET=m', 'CONFIG_MACB=y', f'CONFIG_FERRO_CPUFREQ={mode}',
+				    f'CONFIG_FERRO_PHY={mode}'):
 				self.assertIn(sym + '\n', config, mode)
+			# The C driver that also matches the BCM54213PE is never built
+			# in, so a built-in ferro_phy registers first and binds the PHY.
+			self.assertIn('CONFIG_BROADCOM_PHY=m\n', config, mode)
 
 
 if __name__ == '__main__':
