@@ -57,19 +57,6 @@ static int write_file(const char *path, const char *value)
 	return ret;
 }
 
-/* A sysfs file's first line into buf; 0 if it cannot be read. */
-static int read_line(const char *path, char *buf, size_t size)
-{
-	char *s = slurp(path, NULL);
-
-	if (!s)
-		return 0;
-	s[strcspn(s, "\n")] = '\0';
-	snprintf(buf, size, "%s", s);
-	free(s);
-	return 1;
-}
-
 static long read_long(const char *path)
 {
 	char buf[64];
@@ -210,17 +197,10 @@ static int find_device(void)
 /* The name of the driver bound to our device, into buf ("" if none). */
 static void bound_driver(char *buf, size_t size)
 {
-	char path[512], link[512];
-	ssize_t n;
+	char path[512];
 
 	snprintf(path, sizeof(path), "/sys/bus/platform/devices/%s/driver", pdev);
-	n = readlink(path, link, sizeof(link) - 1);
-	*buf = '\0';
-	if (n > 0) {
-		link[n] = '\0';
-		snprintf(buf, size, "%.*s", (int)size - 1,
-			 strrchr(link, '/') ? strrchr(link, '/') + 1 : link);
-	}
+	link_name(path, buf, size);
 }
 
 static int policy_exists(int policy)
@@ -425,32 +405,6 @@ static void check_hotplug(const char *plan)
 	}
 }
 
-/*
- * The first call of each callback, logged with its stack by trace_calls:
- * the frames hold the given functions in order (substrings, since Rust
- * symbols are mangled).
- */
-static void check_chain(const char *plan, const char *call, const char *const *chain)
-{
-	char *log = kernel_log(), pat[96], name[96], frame[512];
-	const char *p = NULL, *missing;
-	int i = 0;
-
-	snprintf(pat, sizeof(pat), "ferro_cpufreq: call %s: frame.", call);
-	for (p = log_find(log, pat); p && chain[i]; p = log_find(p + strcspn(p, "\n"), pat)) {
-		line_of(p, frame, sizeof(frame));
-		if (strstr(frame, chain[i]))
-			i++;
-	}
-	missing = chain[i];
-	snprintf(name, sizeof(name), "%s_cpufreq_chain_%s", plan, call);
-	result(log && !missing, name, "no frame for %s (in order) in the trace of %s",
-	       missing ? missing : "", call);
-	if (missing)
-		diag_log(pat);
-	free(log);
-}
-
 static void check_chains(const char *plan, int builtin)
 {
 	static const char *const probe_module[] = {
@@ -470,10 +424,10 @@ static void check_chains(const char *plan, int builtin)
 	};
 	static const char *const get[] = { "get_callback", NULL };
 
-	check_chain(plan, "probe", builtin ? probe_builtin : probe_module);
-	check_chain(plan, "init", init);
-	check_chain(plan, "target_index", target);
-	check_chain(plan, "get", get);
+	check_trace_chain(plan, "cpufreq", "probe", builtin ? probe_builtin : probe_module);
+	check_trace_chain(plan, "cpufreq", "init", init);
+	check_trace_chain(plan, "cpufreq", "target_index", target);
+	check_trace_chain(plan, "cpufreq", "get", get);
 }
 
 /* The device is bound to ferro-cpufreq and every domain has a policy. */
@@ -499,13 +453,6 @@ static int no_policies(void)
 		if (policy_exists(domains[i].first))
 			return 0;
 	return 1;
-}
-
-static long stress_count(void)
-{
-	const char *env = getenv("ferro_stress");
-
-	return env ? strtol(env, NULL, 0) : 50;
 }
 
 /* sysfs unbind/bind N times: policies go and come back each time. */

@@ -395,3 +395,66 @@ void kernel_log_clean(const char *plan)
 	result(log && !hit, name, "%s", log ? line : "cannot read /dev/kmsg");
 	free(log);
 }
+
+/* A sysfs file's first line, without its newline, into buf; 0 if unreadable. */
+int read_line(const char *path, char *buf, size_t size)
+{
+	char *s = slurp(path, NULL);
+
+	if (!s)
+		return 0;
+	s[strcspn(s, "\n")] = '\0';
+	snprintf(buf, size, "%s", s);
+	free(s);
+	return 1;
+}
+
+/* The last component of a symlink's target (a "driver" link), or "". */
+void link_name(const char *path, char *buf, size_t size)
+{
+	char link[512];
+	ssize_t n = readlink(path, link, sizeof(link) - 1);
+
+	*buf = '\0';
+	if (n > 0) {
+		link[n] = '\0';
+		snprintf(buf, size, "%.*s", (int)size - 1,
+			 strrchr(link, '/') ? strrchr(link, '/') + 1 : link);
+	}
+}
+
+/* ferro_stress=N from the kernel command line (init's environment), or 50. */
+long stress_count(void)
+{
+	const char *env = getenv("ferro_stress");
+
+	return env ? strtol(env, NULL, 0) : 50;
+}
+
+/*
+ * The first call of a callback, logged with its stack by the driver's
+ * trace_calls ("ferro_<driver>: call <call>: frame.N: <symbol>"): the
+ * frames hold the given functions in order (substrings, since Rust
+ * symbols are mangled). One result, <plan>_<driver>_chain_<call>.
+ */
+void check_trace_chain(const char *plan, const char *driver, const char *call,
+		       const char *const *chain)
+{
+	char *log = kernel_log(), pat[96], name[96], frame[512];
+	const char *p, *missing;
+	int i = 0;
+
+	snprintf(pat, sizeof(pat), "ferro_%s: call %s: frame.", driver, call);
+	for (p = log_find(log, pat); p && chain[i]; p = log_find(p + strcspn(p, "\n"), pat)) {
+		line_of(p, frame, sizeof(frame));
+		if (strstr(frame, chain[i]))
+			i++;
+	}
+	missing = chain[i];
+	snprintf(name, sizeof(name), "%s_%s_chain_%s", plan, driver, call);
+	result(log && !missing, name, "no frame for %s (in order) in the trace of %s",
+	       missing ? missing : "", call);
+	if (missing)
+		diag_log(pat);
+	free(log);
+}

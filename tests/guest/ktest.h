@@ -33,5 +33,10 @@ void cmdline_facts(const char *driver, const char *prefix);
 void sysfs_facts(const char *driver, const char *dir);
 void kunit_suite(const char *plan, const char *suite);
 void kernel_log_clean(const char *plan);
+int read_line(const char *path, char *buf, size_t size);
+void link_name(const char *path, char *buf, size_t size);
+long stress_count(void);
+void check_trace_chain(const char *plan, const char *driver, const char *call,
+		       const char *const *chain);
 
 #endif /* FERRO_KTEST_H */

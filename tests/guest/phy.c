@@ -40,25 +40,6 @@
 
 static char phy_dev[256];	/* the MDIO device name of the PHY we drive */
 
-static long stress_count(void)
-{
-	const char *env = getenv("ferro_stress");
-
-	return env ? strtol(env, NULL, 0) : 50;
-}
-
-static int read_line(const char *path, char *buf, size_t size)
-{
-	char *s = slurp(path, NULL);
-
-	if (!s)
-		return 0;
-	s[strcspn(s, "\n")] = '\0';
-	snprintf(buf, size, "%s", s);
-	free(s);
-	return 1;
-}
-
 /* The MDIO device whose phy_id is the QEMU PHY's, into phy_dev. */
 static int find_phy(void)
 {
@@ -83,17 +64,10 @@ static int find_phy(void)
 
 static void phy_driver(char *buf, size_t size)
 {
-	char path[600], link[512];
-	ssize_t n;
+	char path[600];
 
 	snprintf(path, sizeof(path), MDIO_DIR "/%s/driver", phy_dev);
-	n = readlink(path, link, sizeof(link) - 1);
-	*buf = '\0';
-	if (n > 0) {
-		link[n] = '\0';
-		snprintf(buf, size, "%.*s", (int)size - 1,
-			 strrchr(link, '/') ? strrchr(link, '/') + 1 : link);
-	}
+	link_name(path, buf, size);
 }
 
 static int ifreq_ioctl(unsigned long req, struct ifreq *ifr)
@@ -214,27 +188,6 @@ static int arp_exchange(char *entry, size_t size)
 	return 0;
 }
 
-static void check_chain(const char *plan, const char *call, const char *const *chain)
-{
-	char *log = kernel_log(), pat[96], name[96], frame[512];
-	const char *p, *missing;
-	int i = 0;
-
-	snprintf(pat, sizeof(pat), "ferro_phy: call %s: frame.", call);
-	for (p = log_find(log, pat); p && chain[i]; p = log_find(p + strcspn(p, "\n"), pat)) {
-		line_of(p, frame, sizeof(frame));
-		if (strstr(frame, chain[i]))
-			i++;
-	}
-	missing = chain[i];
-	snprintf(name, sizeof(name), "%s_phy_chain_%s", plan, call);
-	result(log && !missing, name, "no frame for %s (in order) in the trace of %s",
-	       missing ? missing : "", call);
-	if (missing)
-		diag_log(pat);
-	free(log);
-}
-
 /* Interface down/up N times: the link comes back every time. */
 static void check_up_down(const char *plan)
 {
@@ -295,10 +248,10 @@ static void check_device(const char *plan, int builtin)
 	result(ext >= 0 && (ext & EXT_CR_DELAYS) == EXT_CR_DELAYS, name,
 	       "phy-mode rgmii-id, extended control register 0x%x (errno %d)", ext, errno);
 
-	check_chain(plan, "probe", probe);
-	check_chain(plan, "get_features", features);
-	check_chain(plan, "config_aneg", aneg);
-	check_chain(plan, "read_status", status);
+	check_trace_chain(plan, "phy", "probe", probe);
+	check_trace_chain(plan, "phy", "get_features", features);
+	check_trace_chain(plan, "phy", "config_aneg", aneg);
+	check_trace_chain(plan, "phy", "read_status", status);
 	(void)builtin;
 
 	snprintf(name, sizeof(name), "%s_phy_arp_with_gateway", plan);
