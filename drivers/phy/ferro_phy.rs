@@ -20,7 +20,10 @@ mod regs;
 #[path = "../lifecycle/stack.rs"]
 mod stack;
 
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::{
+    marker::PhantomData,
+    sync::atomic::{AtomicU32, Ordering},
+};
 use kernel::{
     bindings,
     error::to_result,
@@ -136,12 +139,28 @@ const BCM_SHD: C22 = C22::vendor_specific::<0x1c>();
 /// Marvell 88E1111 extended PHY specific control (see `regs::m88e1111`).
 const M88E1111_EXT_CR: C22 = C22::vendor_specific::<0x14>();
 
+/// What differs between the PHYs this module drives: the name, the ID and
+/// where the RGMII delay bits are. Everything else is the same IEEE 802.3
+/// clause 22 work, done once in [`FerroPhy`].
+trait Model {
+    /// The driver's name, as sysfs shows it.
+    const NAME: &'static CStr;
+    /// The PHY ID, matched exactly.
+    const ID: u32;
+
+    /// Sets the RGMII clock delays `phy-mode` asks for.
+    fn set_delays(dev: &mut phy::Device) -> Result;
+}
+
 /// Broadcom BCM54213PE, the PHY of the Raspberry Pi 4 and 5.
 struct Bcm54213pe;
 
-impl Bcm54213pe {
-    /// Sets the RGMII clock delays `phy-mode` asks for: the RX skew in the
-    /// auxiliary control misc shadow, the GTXCLK delay in shadow 0x1c/3.
+impl Model for Bcm54213pe {
+    const NAME: &'static CStr = c"Ferro BCM54213PE";
+    const ID: u32 = 0x600d84a2;
+
+    /// The RX skew in the auxiliary control misc shadow, the GTXCLK delay
+    /// in shadow 0x1c/3.
     fn set_delays(dev: &mut phy::Device) -> Result {
         let Some(d) = RgmiiDelays::for_interface(interface(dev)) else {
             return Ok(());
@@ -161,10 +180,30 @@ impl Bcm54213pe {
     }
 }
 
+/// Marvell 88E1111, as QEMU's Cadence GEM model emulates it.
+struct M88e1111;
+
+impl Model for M88e1111 {
+    const NAME: &'static CStr = c"Ferro 88E1111";
+    const ID: u32 = 0x01410cc2;
+
+    /// The RGMII timing bits of the extended specific control register.
+    fn set_delays(dev: &mut phy::Device) -> Result {
+        let Some(d) = RgmiiDelays::for_interface(interface(dev)) else {
+            return Ok(());
+        };
+        let old = dev.read(M88E1111_EXT_CR)?;
+        dev.write(M88E1111_EXT_CR, regs::m88e1111::ext_cr(old, d.rx, d.tx))
+    }
+}
+
+/// The phylib driver for one [`Model`].
+struct FerroPhy<M: Model>(PhantomData<M>);
+
 #[vtable]
-impl Driver for Bcm54213pe {
-    const NAME: &'static CStr = c"Ferro BCM54213PE";
-    const PHY_DEVICE_ID: DeviceId = DeviceId::new_with_exact_mask(0x600d84a2);
+impl<M: Model> Driver for FerroPhy<M> {
+    const NAME: &'static CStr = M::NAME;
+    const PHY_DEVICE_ID: DeviceId = DeviceId::new_with_exact_mask(M::ID);
 
     fn probe(dev: &mut phy::Device) -> Result {
         trace(Call::Probe, dev.phy_id());
@@ -185,64 +224,7 @@ impl Driver for Bcm54213pe {
 
     fn config_aneg(dev: &mut phy::Device) -> Result {
         trace(Call::ConfigAneg, dev.phy_id());
-        Self::set_delays(dev)?;
-        genphy_config_aneg(dev)
-    }
-
-    fn read_status(dev: &mut phy::Device) -> Result<u16> {
-        trace(Call::ReadStatus, dev.phy_id());
-        read_status(dev)
-    }
-
-    fn suspend(dev: &mut phy::Device) -> Result {
-        trace(Call::Suspend, dev.phy_id());
-        dev.genphy_suspend()
-    }
-
-    fn resume(dev: &mut phy::Device) -> Result {
-        trace(Call::Resume, dev.phy_id());
-        dev.genphy_resume()
-    }
-}
-
-/// Marvell 88E1111, as QEMU's Cadence GEM model emulates it.
-struct M88e1111;
-
-impl M88e1111 {
-    /// Sets the RGMII timing bits of the extended specific control
-    /// register as `phy-mode` asks.
-    fn set_delays(dev: &mut phy::Device) -> Result {
-        let Some(d) = RgmiiDelays::for_interface(interface(dev)) else {
-            return Ok(());
-        };
-        let old = dev.read(M88E1111_EXT_CR)?;
-        dev.write(M88E1111_EXT_CR, regs::m88e1111::ext_cr(old, d.rx, d.tx))
-    }
-}
-
-#[vtable]
-impl Driver for M88e1111 {
-    const NAME: &'static CStr = c"Ferro 88E1111";
-    const PHY_DEVICE_ID: DeviceId = DeviceId::new_with_exact_mask(0x01410cc2);
-
-    fn probe(dev: &mut phy::Device) -> Result {
-        trace(Call::Probe, dev.phy_id());
-        Ok(())
-    }
-
-    fn get_features(dev: &mut phy::Device) -> Result {
-        trace(Call::GetFeatures, dev.phy_id());
-        dev.genphy_read_abilities()
-    }
-
-    fn soft_reset(dev: &mut phy::Device) -> Result {
-        trace(Call::SoftReset, dev.phy_id());
-        dev.genphy_soft_reset()
-    }
-
-    fn config_aneg(dev: &mut phy::Device) -> Result {
-        trace(Call::ConfigAneg, dev.phy_id());
-        Self::set_delays(dev)?;
+        M::set_delays(dev)?;
         genphy_config_aneg(dev)
     }
 
@@ -291,15 +273,15 @@ kernel::module_device_table!(
     MDIO_TABLE,
     @none,
     [
-        phy::DeviceId::new_with_driver::<Bcm54213pe>(),
-        phy::DeviceId::new_with_driver::<M88e1111>()
+        phy::DeviceId::new_with_driver::<FerroPhy<Bcm54213pe>>(),
+        phy::DeviceId::new_with_driver::<FerroPhy<M88e1111>>()
     ]
 );
 
 /// The drivers, in the array phylib keeps while they are registered.
 static mut DRIVERS: [phy::DriverVTable; 2] = [
-    phy::create_phy_driver::<Bcm54213pe>(),
-    phy::create_phy_driver::<M88e1111>(),
+    phy::create_phy_driver::<FerroPhy<Bcm54213pe>>(),
+    phy::create_phy_driver::<FerroPhy<M88e1111>>(),
 ];
 
 /// The module: owns the phylib registration of both drivers.
