@@ -52,7 +52,7 @@ def guest_init(board: Board) -> str:
 	out = os.path.join(run_dir(board), f'ferro-init-{key}')
 	if not os.path.exists(out):
 		cc = board.cross_compile + 'gcc'
-		proc = subprocess.run([cc, '-static', '-O2', '-Wall', '-Wextra', '-Werror',
+		proc = subprocess.run([cc, '-static', '-pthread', '-O2', '-Wall', '-Wextra', '-Werror',
 				       '-o', out + '.tmp'] + [p for p in sources if p.endswith('.c')], capture_output=True, text=True)
 		if proc.returncode != 0:
 			raise GuestError(f'building the guest init failed:\n{proc.stderr}')
@@ -108,7 +108,9 @@ def initramfs(board: Board, build: str, tag: str, modules: Optional[str] = None)
 # switches, which a built-in driver can only get from the command line.
 PLAN_CMDLINE = {
 	'module': 'initcall_debug',
-	'builtin': 'initcall_debug ferro_cpufreq.trace_calls=1 ferro_phy.trace_calls=1',
+	'builtin': 'initcall_debug ferro_cpufreq.trace_calls=1 ferro_phy.trace_calls=1 '
+		   'ferro_null.capacity_mb=16 ferro_null.block_size=512 ferro_null.memory_backed=1 '
+		   'ferro_null.completion=1 ferro_null.trace_calls=1',
 }
 
 

@@ -11,5 +11,7 @@ void cpufreq_module(void);
 void cpufreq_builtin(void);
 void phy_module(void);
 void phy_builtin(void);
+void null_module(void);
+void null_builtin(void);
 
 #endif /* FERRO_DRIVERS_H */

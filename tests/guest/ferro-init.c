@@ -55,6 +55,7 @@ static const struct driver_tests {
 	{ "lifecycle", lifecycle_module, lifecycle_builtin, NULL },
 	{ "cpufreq", cpufreq_module, cpufreq_builtin, "qemu-virt" },
 	{ "phy", phy_module, phy_builtin, NULL },
+	{ "null", null_module, null_builtin, "qemu-virt" },
 };
 
 int main(int argc, char **argv)

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Memory backing: the device's data, one page-sized block per page of the
+//! device that has been written, in an XArray indexed by page number.
+//!
+//! Blocks are allocated on first write (`GFP_NOWAIT`: `queue_rq` must not
+//! sleep); when that fails the request goes back to the block layer with
+//! `BLK_STS_RESOURCE` and is retried. Unwritten pages read as zeroes.
+
+use crate::rq::Segment;
+use kernel::{
+    alloc::flags::{__GFP_NOWARN, __GFP_ZERO, GFP_NOWAIT},
+    page::PAGE_SIZE,
+    prelude::*,
+    xarray::{self, XArray},
+};
+
+/// One page of the device's data.
+type Block = [u8; PAGE_SIZE];
+
+/// The stored data of one device.
+#[pin_data]
+pub(crate) struct Store {
+    #[pin]
+    blocks: XArray<KBox<Block>>,
+}
+
+/// Splits `len` bytes at device position `pos` into pieces that each lie
+/// in one block: (block index, offset in the block, offset in the
+/// segment, length).
+fn pieces(pos: u64, len: usize) -> impl Iterator<Item = (usize, usize, usize, usize)> {
+    let mut done = 0;
+    core::iter::from_fn(move || {
+        if done >= len {
+            return None;
+        }
+        let at = pos + done as u64;
+        let index = (at / PAGE_SIZE as u64) as usize;
+        let offset = (at % PAGE_SIZE as u64) as usize;
+        let n = (PAGE_SIZE - offset).min(len - done);
+        let piece = (index, offset, done, n);
+        done += n;
+        Some(piece)
+    })
+}
+
+impl Store {
+    /// An empty store.
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            blocks <- XArray::new(xarray::AllocKind::Alloc),
+        })
+    }
+
+    /// Copies a segment the request writes at device position `pos`.
+    pub(crate) fn write(&self, pos: u64, seg: &Segment<'_>) -> Result {
+        for (index, offset, at, n) in pieces(pos, seg.len()) {
+            let mut blocks = self.blocks.lock();
+            if blocks.get(index).is_none() {
+                // Allocate outside the XArray's spinlock, then check again:
+                // another queue may have stored the block meanwhile.
+                drop(blocks);
+                let fresh = KBox::<Block>::new_uninit(GFP_NOWAIT | __GFP_NOWARN | __GFP_ZERO)?;
+                // SAFETY: `__GFP_ZERO` zeroed the memory, and all zeroes is
+                // a valid byte array.
+                let fresh = unsafe { fresh.assume_init() };
+                blocks = self.blocks.lock();
+                if blocks.get(index).is_none() {
+                    blocks
+                        .store(index, fresh, GFP_NOWAIT | __GFP_NOWARN)
+                        .map_err(|e| e.error)?;
+                }
+            }
+            let block = blocks.get_mut(index).ok_or(ENOMEM)?;
+            seg.read(at, &mut block[offset..offset + n])?;
+        }
+        Ok(())
+    }
+
+    /// Fills a segment the request reads from device position `pos`.
+    pub(crate) fn read(&self, pos: u64, seg: &mut Segment<'_>) -> Result {
+        for (index, offset, at, n) in pieces(pos, seg.len()) {
+            let blocks = self.blocks.lock();
+            match blocks.get(index) {
+                Some(block) => seg.write(at, &block[offset..offset + n])?,
+                None => seg.zero(at, n)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Zeroes `len` bytes at device position `pos` (discard and write
+    /// zeroes): whole blocks are freed, partial ones zeroed.
+    pub(crate) fn zero(&self, pos: u64, len: u64) -> Result {
+        let len = usize::try_from(len).map_err(|_| EINVAL)?;
+        for (index, offset, _, n) in pieces(pos, len) {
+            let mut blocks = self.blocks.lock();
+            if n == PAGE_SIZE {
+                drop(blocks.remove(index));
+            } else if let Some(block) = blocks.get_mut(index) {
+                block[offset..offset + n].fill(0);
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,651 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Guest tests of ferro_null: bad parameters refused with nothing left
+ * behind; devices with the geometry asked for; memory-backed data read
+ * back exactly (several threads, random offsets and sizes, every
+ * completion mode); injected errors exactly where configured; configfs
+ * devices made, configured, powered and removed in a loop; removal and
+ * unload while I/O is in flight; flush and discard; the captured C->Rust
+ * chains; KUnit.
+ */
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ktest.h"
+#include "drivers.h"
+
+#define NULL_KO "/lib/modules/ferro/ferro_null.ko"
+#define CONFIGFS "/sys/kernel/config"
+#define ROOT CONFIGFS "/ferro_null"
+#define THREADS 4
+#define MAX_IO (1024 * 1024)
+#define WRITES 24
+
+/* xorshift64*: every thread its own reproducible stream. */
+static uint64_t rnd(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 0x2545f4914f6cdd1dULL;
+}
+
+static int write_str(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ret;
+
+	if (fd < 0)
+		return -1;
+	ret = write(fd, text, strlen(text)) == (ssize_t)strlen(text) ? 0 : -1;
+	if (ret) {
+		int err = errno;
+
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return close(fd);
+}
+
+static long read_long(const char *path)
+{
+	char buf[64];
+
+	return read_line(path, buf, sizeof(buf)) ? strtol(buf, NULL, 0) : -1;
+}
+
+/* A configfs attribute of device directory dir. */
+static int dev_set(const char *dir, const char *attr, const char *value)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), ROOT "/%s/%s", dir, attr);
+	return write_str(path, value);
+}
+
+/*
+ * mkdir ROOT/dir, apply "name=value" settings (space separated), power
+ * on; the device's number, or -1 with errno.
+ */
+static int configfs_device(const char *dir, const char *settings)
+{
+	char path[256], copy[512], *tok, *save = NULL;
+	int err;
+
+	snprintf(path, sizeof(path), ROOT "/%s", dir);
+	if (mkdir(path, 0755))
+		return -1;
+	snprintf(copy, sizeof(copy), "%s", settings);
+	for (tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+		char *eq = strchr(tok, '=');
+
+		if (!eq)
+			continue;
+		*eq = '\0';
+		if (dev_set(dir, tok, eq + 1))
+			goto fail;
+	}
+	if (dev_set(dir, "power", "1"))
+		goto fail;
+	snprintf(path, sizeof(path), ROOT "/%s/index", dir);
+	return (int)read_long(path);
+fail:
+	err = errno;
+	snprintf(path, sizeof(path), ROOT "/%s", dir);
+	rmdir(path);
+	errno = err;
+	return -1;
+}
+
+static void configfs_remove(const char *dir)
+{
+	char path[256];
+
+	dev_set(dir, "power", "0");
+	snprintf(path, sizeof(path), ROOT "/%s", dir);
+	rmdir(path);
+}
+
+static int open_dev(int index, int flags)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/dev/ferro_nullb%d", index);
+	return open(path, flags | O_CLOEXEC);
+}
+
+static int dev_exists(int index)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/sys/block/ferro_nullb%d", index);
+	return exists(path);
+}
+
+/* --- data integrity ------------------------------------------------- */
+
+struct region {
+	int fd;			/* O_DIRECT */
+	long long start, len;	/* bytes */
+	unsigned int bs;	/* logical block size */
+	int writes;
+	uint64_t seed;
+	long mismatches, errors;
+	unsigned char *shadow;	/* what the region must hold */
+};
+
+static void *region_worker(void *arg)
+{
+	struct region *r = arg;
+	unsigned char *buf;
+	long long off, n;
+	int i;
+
+	if (posix_memalign((void **)&buf, 4096, MAX_IO)) {
+		r->errors++;
+		return NULL;
+	}
+	for (i = 0; i < r->writes; i++) {
+		/* sizes from one block up to 1 MiB, log-uniform */
+		int shift = 9 + (int)(rnd(&r->seed) % 12);
+		long long j;
+
+		n = (long long)1 << shift;
+		n = n < r->bs ? r->bs : n;
+		n = n > r->len ? r->len : n;
+		off = (long long)(rnd(&r->seed) % ((r->len - n) / r->bs + 1)) * r->bs;
+		for (j = 0; j < n; j += 8) {
+			uint64_t w = rnd(&r->seed);
+
+			memcpy(buf + j, &w, 8);
+		}
+		if (pwrite(r->fd, buf, n, r->start + off) != n) {
+			r->errors++;
+			continue;
+		}
+		memcpy(r->shadow + off, buf, n);
+	}
+	/* read back in random-sized pieces */
+	for (off = 0; off < r->len; off += n) {
+		long long j;
+
+		n = (long long)r->bs << (rnd(&r->seed) % 9);
+		n = n > MAX_IO ? MAX_IO : n;
+		n = n > r->len - off ? r->len - off : n;
+		if (pread(r->fd, buf, n, r->start + off) != n) {
+			r->errors++;
+			continue;
+		}
+		if (memcmp(buf, r->shadow + off, n))
+			for (j = 0; j < n; j++)
+				r->mismatches += buf[j] != r->shadow[off + j];
+	}
+	free(buf);
+	return NULL;
+}
+
+/* THREADS writers, each on its own region of the device; 1 if clean. */
+static int integrity(const char *plan, const char *what, int index, unsigned int bs)
+{
+	struct region r[THREADS];
+	pthread_t t[THREADS];
+	long long size;
+	long mismatches = 0, errors = 0;
+	char name[96];
+	int fd = open_dev(index, O_RDWR | O_DIRECT), i;
+
+	if (fd < 0 || ioctl(fd, BLKGETSIZE64, &size)) {
+		snprintf(name, sizeof(name), "%s_null_integrity_%s", plan, what);
+		result(0, name, "cannot open /dev/ferro_nullb%d: errno %d", index, errno);
+		return 0;
+	}
+	for (i = 0; i < THREADS; i++) {
+		r[i] = (struct region){ .fd = fd, .len = size / THREADS, .bs = bs,
+					.writes = WRITES, .seed = 0x9e3779b97f4a7c15ULL * (i + 1) };
+		r[i].start = r[i].len * i;
+		r[i].shadow = calloc(1, r[i].len);
+		pthread_create(&t[i], NULL, region_worker, &r[i]);
+	}
+	for (i = 0; i < THREADS; i++) {
+		pthread_join(t[i], NULL);
+		mismatches += r[i].mismatches;
+		errors += r[i].errors;
+		free(r[i].shadow);
+	}
+	close(fd);
+	snprintf(name, sizeof(name), "%s_null_integrity_%s", plan, what);
+	result(!mismatches && !errors, name,
+	       "%d threads x %d writes of 512 B..1 MiB on ferro_nullb%d: %ld bytes differ, %ld I/O errors",
+	       THREADS, WRITES, index, mismatches, errors);
+	report_fact("null", "integrity", "%s: %d threads, %ld mismatches, %ld errors", what,
+		    THREADS, mismatches, errors);
+	return !mismatches && !errors;
+}
+
+/* --- geometry, errors, flush and discard ---------------------------- */
+
+static void check_geometry(const char *plan, int index, long capacity_mb, long bs)
+{
+	char path[128], name[96];
+	long sectors, lbs;
+
+	snprintf(path, sizeof(path), "/sys/block/ferro_nullb%d/size", index);
+	sectors = read_long(path);
+	snprintf(path, sizeof(path), "/sys/block/ferro_nullb%d/queue/logical_block_size", index);
+	lbs = read_long(path);
+	snprintf(name, sizeof(name), "%s_null_geometry", plan);
+	result(sectors == capacity_mb * 2048 && lbs == bs, name,
+	       "ferro_nullb%d: %ld sectors (want %ld), logical block %ld (want %ld)", index,
+	       sectors, capacity_mb * 2048, lbs, bs);
+}
+
+/* One O_DIRECT read of len bytes at sector; 0 or the errno. */
+static int read_at(int fd, long long sector, size_t len)
+{
+	void *buf;
+	ssize_t n;
+	int err;
+
+	if (posix_memalign(&buf, 4096, len))
+		return ENOMEM;
+	n = pread(fd, buf, len, sector * 512);
+	err = n == (ssize_t)len ? 0 : n < 0 ? errno : EIO;
+	free(buf);
+	return err;
+}
+
+/* A failing range: reads touching it fail with EIO, neighbours succeed. */
+static void check_fail_range(const char *plan, const char *mode)
+{
+	static const struct { long long sector; size_t len; int eio; } cases[] = {
+		{ 2040, 4096, 0 }, { 2048, 512, 1 }, { 2044, 4096, 1 }, { 2055, 512, 1 },
+		{ 2056, 4096, 0 }, { 0, 65536, 0 },
+	};
+	char settings[128], name[96], why[160] = "";
+	int index, fd, ok = 1;
+	size_t i;
+
+	snprintf(settings, sizeof(settings),
+		 "capacity_mb=16 completion=%s completion_nsec=200000 fail_sector=2048 fail_sectors=8",
+		 mode);
+	index = configfs_device("failrange", settings);
+	fd = index >= 0 ? open_dev(index, O_RDONLY | O_DIRECT) : -1;
+	for (i = 0; fd >= 0 && i < ARRAY_SIZE(cases); i++) {
+		int err = read_at(fd, cases[i].sector, cases[i].len);
+
+		if ((cases[i].eio && err != EIO) || (!cases[i].eio && err)) {
+			snprintf(why, sizeof(why), "read of %zu at sector %lld: errno %d, want %s",
+				 cases[i].len, cases[i].sector, err, cases[i].eio ? "EIO" : "success");
+			ok = 0;
+			break;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	configfs_remove("failrange");
+	snprintf(name, sizeof(name), "%s_null_fail_range_completion_%s", plan, mode);
+	result(fd >= 0 && ok, name, "%s", fd < 0 ? "no device" : why);
+}
+
+/* fail_every=3: of 30 reads, exactly every third fails, with EIO. */
+static void check_fail_every(const char *plan)
+{
+	char name[96], pattern[40] = "";
+	int index, fd, i, failed = 0, phase = -1, ok = 1;
+
+	index = configfs_device("failevery", "capacity_mb=16 fail_every=3");
+	fd = index >= 0 ? open_dev(index, O_RDONLY | O_DIRECT) : -1;
+	for (i = 0; fd >= 0 && i < 30; i++) {
+		int err = read_at(fd, i * 8, 4096);
+
+		pattern[i] = err ? 'x' : '.';
+		if (err) {
+			failed++;
+			ok &= err == EIO;
+			/* the first failure fixes the phase (the partition scan
+			 * may have counted), then every third */
+			if (phase < 0)
+				phase = i % 3;
+			ok &= i % 3 == phase;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	configfs_remove("failevery");
+	snprintf(name, sizeof(name), "%s_null_fail_every_third", plan);
+	result(fd >= 0 && ok && failed == 10, name, "30 reads, %d failed: %s", failed, pattern);
+}
+
+/* Memory backed: fsync reaches the driver as a flush; discard zeroes. */
+static void check_flush_discard(const char *plan, int index)
+{
+	char path[128], cache[32] = "", name[96];
+	uint64_t range[2] = { 1 << 20, 1 << 20 };
+	unsigned char *buf;
+	int fd = open_dev(index, O_RDWR | O_DIRECT), synced, discarded = -1, zero = 1, i;
+
+	snprintf(path, sizeof(path), "/sys/block/ferro_nullb%d/queue/write_cache", index);
+	read_line(path, cache, sizeof(cache));
+	if (posix_memalign((void **)&buf, 4096, 1 << 20) || fd < 0) {
+		result(0, "null_flush_discard", "setup: errno %d", errno);
+		return;
+	}
+	memset(buf, 0xa5, 1 << 20);
+	synced = pwrite(fd, buf, 1 << 20, 1 << 20) == 1 << 20 && fsync(fd) == 0;
+	snprintf(name, sizeof(name), "%s_null_flush", plan);
+	result(synced && strcmp(cache, "write back") == 0, name,
+	       "write_cache '%s', write + fsync %s (errno %d)", cache, synced ? "ok" : "failed",
+	       errno);
+	discarded = ioctl(fd, BLKDISCARD, range);
+	if (!discarded && pread(fd, buf, 1 << 20, 1 << 20) == 1 << 20)
+		for (i = 0; i < 1 << 20; i++)
+			zero &= !buf[i];
+	snprintf(name, sizeof(name), "%s_null_discard_zeroes", plan);
+	result(!discarded && zero, name, "BLKDISCARD returned %d (errno %d), reads back %s",
+	       discarded, errno, zero ? "zeroes" : "old data");
+	free(buf);
+	close(fd);
+}
+
+/* --- configfs -------------------------------------------------------- */
+
+static void check_configfs_loop(const char *plan)
+{
+	long n = stress_count(), i;
+	char name[96], why[160] = "", path[128];
+	int index = -1, busy_ok = 1;
+
+	for (i = 0; i < n; i++) {
+		long bs = 512L << (i % 4);
+		char settings[128];
+		int err;
+
+		snprintf(settings, sizeof(settings), "capacity_mb=%ld block_size=%ld hw_queues=%ld",
+			 8 + i % 8, bs, 1 + i % 3);
+		index = configfs_device("loop", settings);
+		if (index < 0) {
+			snprintf(why, sizeof(why), "cycle %ld: power on: errno %d", i, errno);
+			break;
+		}
+		snprintf(path, sizeof(path), "/sys/block/ferro_nullb%d/queue/logical_block_size",
+			 index);
+		if (read_long(path) != bs) {
+			snprintf(why, sizeof(why), "cycle %ld: block size %ld, want %ld", i,
+				 read_long(path), bs);
+			configfs_remove("loop");
+			break;
+		}
+		/* attributes are frozen while powered on */
+		err = dev_set("loop", "capacity_mb", "32") ? errno : 0;
+		busy_ok &= err == EBUSY;
+		configfs_remove("loop");
+		if (dev_exists(index) || exists(ROOT "/loop")) {
+			snprintf(why, sizeof(why), "cycle %ld: ferro_nullb%d or the directory remains",
+				 i, index);
+			break;
+		}
+	}
+	snprintf(name, sizeof(name), "%s_null_configfs_cycles", plan);
+	result(i == n, name, "stopped after %ld of %ld: %s", i, n, why);
+	snprintf(name, sizeof(name), "%s_null_configfs_busy_while_powered", plan);
+	result(busy_ok && i > 0, name, "writing an attribute of a powered device did not fail with EBUSY");
+	report_fact("null", "configfs_cycles", "%ld", i);
+}
+
+/* A bad attribute: power on refused with EINVAL, one log line, no device. */
+static void check_configfs_invalid(const char *plan)
+{
+	char name[96], before[16], msg[160] = "";
+	int ret, err, store_err;
+	const char *hit;
+	char *log;
+
+	mkdir(ROOT "/bad", 0755);
+	store_err = dev_set("bad", "block_size", "banana") ? errno : 0;
+	dev_set("bad", "block_size", "1000");
+	ret = dev_set("bad", "power", "1");
+	err = errno;
+	read_line(ROOT "/bad/power", before, sizeof(before));
+	log = kernel_log();
+	hit = log ? log_find_last(log, "ferro_null: invalid attribute block_size=1000") : NULL;
+	if (hit)
+		line_of(hit, msg, sizeof(msg));
+	free(log);
+	rmdir(ROOT "/bad");
+	snprintf(name, sizeof(name), "%s_null_configfs_bad_value_einval", plan);
+	result(store_err == EINVAL && ret == -1 && err == EINVAL && strcmp(before, "0") == 0 && hit,
+	       name, "'banana': errno %d; power with block_size=1000: %d errno %d, power '%s', log '%s'",
+	       store_err, ret, err, before, msg);
+}
+
+/* --- removal with I/O in flight -------------------------------------- */
+
+struct hammer {
+	int index;
+	volatile int stop;
+	long done, failed;
+};
+
+static void *hammer_worker(void *arg)
+{
+	struct hammer *h = arg;
+	int fd = open_dev(h->index, O_RDWR | O_DIRECT);
+	uint64_t s = 12345 + h->index;
+	void *buf;
+
+	if (fd < 0 || posix_memalign(&buf, 4096, 65536))
+		return NULL;
+	while (!h->stop) {
+		long long off = (long long)(rnd(&s) % 255) * 65536;
+
+		if (pread(fd, buf, 65536, off) == 65536)
+			h->done++;
+		else
+			h->failed++;
+	}
+	free(buf);
+	close(fd);
+	return NULL;
+}
+
+/*
+ * Power off a timer-mode device (1 ms completions) while threads read it:
+ * the removal waits for the requests in flight; the readers see errors
+ * afterwards, nothing hangs.
+ */
+static void check_remove_under_io(const char *plan)
+{
+	struct hammer h = { 0 };
+	pthread_t t[THREADS];
+	char name[96];
+	int i, gone;
+
+	h.index = configfs_device("busy",
+				  "capacity_mb=16 hw_queues=2 completion=2 completion_nsec=1000000");
+	for (i = 0; h.index >= 0 && i < THREADS; i++)
+		pthread_create(&t[i], NULL, hammer_worker, &h);
+	usleep(300 * 1000);
+	configfs_remove("busy");
+	gone = h.index >= 0 && !dev_exists(h.index);
+	h.stop = 1;
+	for (i = 0; h.index >= 0 && i < THREADS; i++)
+		pthread_join(t[i], NULL);
+	snprintf(name, sizeof(name), "%s_null_power_off_under_io", plan);
+	result(gone && h.done > 0, name,
+	       "ferro_nullb%d removed while %d threads read: %ld reads done, %ld failed after",
+	       h.index, THREADS, h.done, h.failed);
+}
+
+/* --- the two plans --------------------------------------------------- */
+
+static void mount_configfs(void)
+{
+	if (!exists(ROOT))
+		mount("configfs", CONFIGFS, "configfs", 0, NULL);
+}
+
+static void common_checks(const char *plan, int index)
+{
+	static const char *const queue_rq[] = {
+		"queue_rq", "queue_rq_callback", "blk_mq_submit_bio", NULL
+	};
+	static const char *const flush[] = {
+		"queue_rq", "queue_rq_callback", "blk_mq_dispatch_rq_list", NULL
+	};
+	static const char *const make_group[] = {
+		"make_group", "configfs_mkdir", "vfs_mkdir", NULL
+	};
+	static const char *const complete[] = {
+		"complete", "complete_callback", "blk_done_softirq", NULL
+	};
+	static const char *const modes[] = { "0", "1", "2" };
+	char name[96];
+	size_t i;
+
+	mount_configfs();
+	snprintf(name, sizeof(name), "%s_null_configfs_root", plan);
+	result(exists(ROOT "/features"), name, ROOT "/features missing");
+	integrity(plan, "param_device", index, 512);
+	check_flush_discard(plan, index);
+	for (i = 0; i < ARRAY_SIZE(modes); i++) {
+		char settings[96], what[32];
+		int dev;
+
+		snprintf(settings, sizeof(settings),
+			 "capacity_mb=16 memory_backed=1 hw_queues=2 block_size=%d completion=%s",
+			 i == 1 ? 4096 : 512, modes[i]);
+		dev = configfs_device("integrity", settings);
+		snprintf(what, sizeof(what), "completion_%s", modes[i]);
+		if (dev < 0) {
+			snprintf(name, sizeof(name), "%s_null_integrity_%s", plan, what);
+			result(0, name, "configfs device: errno %d", errno);
+			continue;
+		}
+		integrity(plan, what, dev, i == 1 ? 4096 : 512);
+		configfs_remove("integrity");
+	}
+	for (i = 0; i < ARRAY_SIZE(modes); i++)
+		check_fail_range(plan, modes[i]);
+	check_fail_every(plan);
+	check_configfs_invalid(plan);
+	check_configfs_loop(plan);
+	check_remove_under_io(plan);
+	check_trace_chain(plan, "null", "queue_rq", queue_rq);
+	check_trace_chain(plan, "null", "queue_rq_flush", flush);
+	check_trace_chain(plan, "null", "make_group", make_group);
+	check_trace_chain(plan, "null", "complete", complete);
+}
+
+/* Parameter sets that must be refused, and the name the log must give. */
+static const struct { const char *params, *named; } bad_params[] = {
+	{ "block_size=1000", "block_size" },
+	{ "block_size=8192", "block_size" },
+	{ "block_size=", "block_size" },
+	{ "block_size=abc", "block_size" },
+	{ "capacity_mb=0", "capacity_mb" },
+	{ "hw_queues=0", "hw_queues" },
+	{ "queue_depth=5000", "queue_depth" },
+	{ "completion=3", "completion" },
+	{ "completion=2 completion_nsec=5", "completion_nsec" },
+	{ "nr_devices=65", "nr_devices" },
+	{ "memory_backed=maybe", "memory_backed" },
+};
+
+void null_module(void)
+{
+	static const char *const params =
+		"nr_devices=1 capacity_mb=16 block_size=512 memory_backed=1 completion=1 trace_calls=1";
+	char name[128], msg[200];
+	int ret, err, busy_fd;
+	size_t i;
+
+	mount_configfs();
+	for (i = 0; i < ARRAY_SIZE(bad_params); i++) {
+		char *log, *before = kernel_log();
+		const char *hit;
+		size_t skip = before ? strlen(before) : 0;
+
+		ret = load_module(NULL_KO, bad_params[i].params);
+		err = errno;
+		log = kernel_log();
+		hit = log && strlen(log) >= skip ? strstr(log + skip, bad_params[i].named) : NULL;
+		*msg = '\0';
+		if (hit)
+			line_of(hit, msg, sizeof(msg));
+		snprintf(name, sizeof(name), "module_null_bad_param_%zu_einval", i);
+		result(ret == -1 && err == EINVAL && hit && !in_proc_modules("ferro_null", NULL, 0) &&
+		       !dev_exists(0) && !exists(ROOT),
+		       name, "'%s': returned %d errno %d, log '%s'", bad_params[i].params, ret, err,
+		       msg);
+		free(log);
+		free(before);
+	}
+
+	ret = load_module(NULL_KO, params);
+	err = errno;
+	result(ret == 0 && in_proc_modules("ferro_null", NULL, 0) && dev_exists(0),
+	       "module_null_load", "finit_module('%s'): errno %d", params, err);
+	report_fact("null", "params", "%s", params);
+	sysfs_facts("null", "/sys/module/ferro_null");
+	kunit_suite("module", "ferro_null");
+	check_geometry("module", 0, 16, 512);
+	common_checks("module", 0);
+
+	/* An open device holds the module: unload refused, device intact. */
+	busy_fd = open_dev(0, O_RDONLY);
+	ret = unload_module("ferro_null");
+	err = errno;
+	result(busy_fd >= 0 && ret == -1 && err == EWOULDBLOCK && dev_exists(0),
+	       "module_null_unload_refused_while_open", "delete_module returned %d errno %d", ret,
+	       err);
+	if (busy_fd >= 0)
+		close(busy_fd);
+	/* So does a configfs directory. */
+	mkdir(ROOT "/held", 0755);
+	ret = unload_module("ferro_null");
+	err = errno;
+	rmdir(ROOT "/held");
+	result(ret == -1 && err == EWOULDBLOCK, "module_null_unload_refused_with_configfs_dir",
+	       "delete_module returned %d errno %d", ret, err);
+
+	ret = unload_module("ferro_null");
+	err = errno;
+	result(ret == 0 && !in_proc_modules("ferro_null", NULL, 0) && !dev_exists(0) &&
+	       !exists(ROOT), "module_null_unload", "delete_module: %d errno %d", ret, err);
+
+	/* Load and unload in a loop with a timer-mode device. */
+	for (i = 0; i < (size_t)stress_count(); i++) {
+		if (load_module(NULL_KO, "nr_devices=2 completion=2") ||
+		    !dev_exists(1) || unload_module("ferro_null"))
+			break;
+	}
+	snprintf(msg, sizeof(msg), "stopped after %zu of %ld (errno %d)", i, stress_count(), errno);
+	result(i == (size_t)stress_count() && !dev_exists(0), "module_null_load_unload_loop", "%s",
+	       msg);
+}
+
+void null_builtin(void)
+{
+	char name[96];
+
+	cmdline_facts("null", "ferro_null.");
+	snprintf(name, sizeof(name), "builtin_null_not_a_module");
+	result(!in_proc_modules("ferro_null", NULL, 0) && dev_exists(0), name,
+	       "ferro_null in /proc/modules, or no ferro_nullb0");
+	kunit_suite("builtin", "ferro_null");
+	/* the command line the harness gives: capacity_mb=16 block_size=512 */
+	check_geometry("builtin", 0, 16, 512);
+	common_checks("builtin", 0);
+}
