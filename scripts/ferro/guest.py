@@ -109,7 +109,7 @@ def initramfs(board: Board, build: str, tag: str, modules: Optional[str] = None)
 PLAN_CMDLINE = {
 	'module': 'initcall_debug',
 	'builtin': 'initcall_debug ferro_cpufreq.trace_calls=1 ferro_phy.trace_calls=1 '
-		   'ferro_null.capacity_mb=16 ferro_null.block_size=512 ferro_null.memory_backed=1 '
+		   'ferro_null.capacity_mb=8 ferro_null.block_size=4096 ferro_null.memory_backed=1 '
 		   'ferro_null.completion=1 ferro_null.trace_calls=1',
 }
 

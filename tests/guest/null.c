@@ -21,6 +21,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ktest.h"
@@ -31,7 +32,7 @@
 #define ROOT CONFIGFS "/ferro_null"
 #define THREADS 4
 #define MAX_IO (1024 * 1024)
-#define WRITES 24
+#define WRITES 16
 
 /* xorshift64*: every thread its own reproducible stream. */
 static uint64_t rnd(uint64_t *s)
@@ -203,6 +204,7 @@ static int integrity(const char *plan, const char *what, int index, unsigned int
 	pthread_t t[THREADS];
 	long long size;
 	long mismatches = 0, errors = 0;
+	struct timespec t0, t1;
 	char name[96];
 	int fd = open_dev(index, O_RDWR | O_DIRECT), i;
 
@@ -211,6 +213,7 @@ static int integrity(const char *plan, const char *what, int index, unsigned int
 		result(0, name, "cannot open /dev/ferro_nullb%d: errno %d", index, errno);
 		return 0;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < THREADS; i++) {
 		r[i] = (struct region){ .fd = fd, .len = size / THREADS, .bs = bs,
 					.writes = WRITES, .seed = 0x9e3779b97f4a7c15ULL * (i + 1) };
@@ -225,12 +228,14 @@ static int integrity(const char *plan, const char *what, int index, unsigned int
 		free(r[i].shadow);
 	}
 	close(fd);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	snprintf(name, sizeof(name), "%s_null_integrity_%s", plan, what);
 	result(!mismatches && !errors, name,
 	       "%d threads x %d writes of 512 B..1 MiB on ferro_nullb%d: %ld bytes differ, %ld I/O errors",
 	       THREADS, WRITES, index, mismatches, errors);
-	report_fact("null", "integrity", "%s: %d threads, %ld mismatches, %ld errors", what,
-		    THREADS, mismatches, errors);
+	report_fact("null", "integrity", "%s: %d threads, %lld MiB, %ld mismatches, %ld errors, %.1fs",
+		    what, THREADS, size >> 20, mismatches, errors,
+		    (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 	return !mismatches && !errors;
 }
 
@@ -517,15 +522,15 @@ static void common_checks(const char *plan, int index)
 	mount_configfs();
 	snprintf(name, sizeof(name), "%s_null_configfs_root", plan);
 	result(exists(ROOT "/features"), name, ROOT "/features missing");
-	integrity(plan, "param_device", index, 512);
+	integrity(plan, "param_device", index, (unsigned int)read_long("/sys/block/ferro_nullb0/queue/logical_block_size"));
 	check_flush_discard(plan, index);
 	for (i = 0; i < ARRAY_SIZE(modes); i++) {
 		char settings[96], what[32];
 		int dev;
 
 		snprintf(settings, sizeof(settings),
-			 "capacity_mb=16 memory_backed=1 hw_queues=2 block_size=%d completion=%s",
-			 i == 1 ? 4096 : 512, modes[i]);
+			 "capacity_mb=8 memory_backed=1 hw_queues=2 block_size=%d completion=%s",
+			 i ? 4096 : 512, modes[i]);
 		dev = configfs_device("integrity", settings);
 		snprintf(what, sizeof(what), "completion_%s", modes[i]);
 		if (dev < 0) {
@@ -533,7 +538,7 @@ static void common_checks(const char *plan, int index)
 			result(0, name, "configfs device: errno %d", errno);
 			continue;
 		}
-		integrity(plan, what, dev, i == 1 ? 4096 : 512);
+		integrity(plan, what, dev, i ? 4096 : 512);
 		configfs_remove("integrity");
 	}
 	for (i = 0; i < ARRAY_SIZE(modes); i++)
@@ -566,7 +571,7 @@ static const struct { const char *params, *named; } bad_params[] = {
 void null_module(void)
 {
 	static const char *const params =
-		"nr_devices=1 capacity_mb=16 block_size=512 memory_backed=1 completion=1 trace_calls=1";
+		"nr_devices=1 capacity_mb=8 block_size=4096 memory_backed=1 completion=1 trace_calls=1";
 	char name[128], msg[200];
 	int ret, err, busy_fd;
 	size_t i;
@@ -600,7 +605,7 @@ void null_module(void)
 	report_fact("null", "params", "%s", params);
 	sysfs_facts("null", "/sys/module/ferro_null");
 	kunit_suite("module", "ferro_null");
-	check_geometry("module", 0, 16, 512);
+	check_geometry("module", 0, 8, 4096);
 	common_checks("module", 0);
 
 	/* An open device holds the module: unload refused, device intact. */
@@ -645,7 +650,7 @@ void null_builtin(void)
 	result(!in_proc_modules("ferro_null", NULL, 0) && dev_exists(0), name,
 	       "ferro_null in /proc/modules, or no ferro_nullb0");
 	kunit_suite("builtin", "ferro_null");
-	/* the command line the harness gives: capacity_mb=16 block_size=512 */
-	check_geometry("builtin", 0, 16, 512);
+	/* the command line the harness gives (guest.PLAN_CMDLINE): 8 MiB, 4 KiB blocks */
+	check_geometry("builtin", 0, 8, 4096);
 	common_checks("builtin", 0);
 }
