@@ -129,7 +129,11 @@ impl<T: Operations> Disk<T> {
         // SAFETY: `gendisk` is valid and not yet visible to anyone else.
         unsafe {
             (*gendisk).fops = &ops.0;
-            (*gendisk).disk_name = buf.map(|b| b as core::ffi::c_char);
+            ptr::copy_nonoverlapping(
+                buf.as_ptr(),
+                (*gendisk).disk_name.as_mut_ptr().cast::<u8>(),
+                buf.len(),
+            );
             bindings::set_capacity(gendisk, limits.capacity_sectors);
         }
         // SAFETY: `gendisk` is fully set up; no parent device, no extra

@@ -12,10 +12,10 @@
 //! when built in) validates the parameters, adds the parameter devices and
 //! registers the configfs subsystem. blk-mq dispatch
 //! (`blk_mq_dispatch_rq_list`) calls the kernel crate's `queue_rq`
-//! trampoline, which calls [`NullOps::queue_rq`]; in the softirq mode the
-//! block softirq calls the `complete` trampoline and [`NullOps::complete`];
+//! trampoline, which calls `NullOps::queue_rq`; in the softirq mode the
+//! block softirq calls the `complete` trampoline and `NullOps::complete`;
 //! configfs `mkdir` calls the crate's `make_group` trampoline and
-//! [`Root::make_group`]; writes to the attributes call their `store`.
+//! `Root::make_group`; writes to the attributes call their `store`.
 
 mod config;
 mod disk;

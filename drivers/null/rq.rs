@@ -92,11 +92,11 @@ impl<T: Operations> RequestExt for Request<T> {
         // stable until the request ends.
         let mut bio = unsafe { (*raw(self)).bio };
         while !bio.is_null() {
-            // SAFETY: `bio` is a live bio of the request's chain; the
-            // iterator is copied, as `bio_for_each_segment` does, so the
-            // bio itself is not changed.
-            let (vecs, mut iter, next) =
-                unsafe { ((*bio).bi_io_vec, (*bio).bi_iter, (*bio).bi_next) };
+            // SAFETY: `bio` is a live bio of the request's chain, which
+            // nobody changes while the driver owns the request.
+            let b = unsafe { &*bio };
+            // The iterator is copied, as `bio_for_each_segment` does.
+            let (vecs, mut iter, next) = (b.bi_io_vec, b.bi_iter, b.bi_next);
             while iter.bi_size > 0 {
                 // SAFETY: `bi_idx` indexes the bio's vector while
                 // `bi_size` is not zero (the block layer's invariant).

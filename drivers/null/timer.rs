@@ -34,8 +34,10 @@ struct Pending<T: Operations> {
     armed: bool,
 }
 
-/// One device's timer and the requests it will end.
+/// One device's timer and the requests it will end. `#[repr(C)]` with the
+/// timer first, so that the timer's address is the queue's.
 #[pin_data(PinnedDrop)]
+#[repr(C)]
 pub(crate) struct TimerQueue<T: Operations> {
     #[pin]
     timer: Opaque<bindings::hrtimer>,
@@ -124,23 +126,21 @@ impl<T: Operations> TimerQueue<T> {
     /// Called by the hrtimer core for the timer of a live `TimerQueue<T>`
     /// (the timer is cancelled before one is dropped).
     unsafe extern "C" fn expired(timer: *mut bindings::hrtimer) -> bindings::hrtimer_restart {
-        // SAFETY: `timer` is the `timer` field of a live `TimerQueue<T>`,
-        // and `Opaque` is `#[repr(transparent)]`.
-        let this = unsafe {
-            &*kernel::container_of!(timer.cast::<Opaque<bindings::hrtimer>>(), Self, timer)
-        };
+        // SAFETY: `timer` is the first field of a live `TimerQueue<T>`,
+        // which is `#[repr(C)]`; `Opaque` is `#[repr(transparent)]`.
+        let this = unsafe { &*timer.cast::<Self>() };
         loop {
-            let mut batch: [Option<ARef<Request<T>>>; BATCH] = core::array::from_fn(|_| None);
+            let mut batch = [(); BATCH].map(|()| None::<ARef<Request<T>>>);
             let mut n = 0;
             let mut restart = None;
             {
                 let mut p = this.pending.lock();
-                let now = now();
+                let time = now();
                 let capacity = p.slots.len();
                 while n < BATCH && p.len > 0 {
                     let head = p.head;
                     match &p.slots[head] {
-                        Some((deadline, _)) if *deadline <= now => {}
+                        Some((deadline, _)) if *deadline <= time => {}
                         _ => break,
                     }
                     batch[n] = p.slots[head].take().map(|(_, rq)| rq);

@@ -33,7 +33,7 @@ def _exit_frames(log: compare.BootLog, module: str):
 
 # Callbacks whose first call comes from the same place in every boot; the
 # first target_index, for one, may come from a governor's worker thread.
-TRACED_CALLS = ('probe', 'init', 'get')
+TRACED_CALLS = ('probe', 'init', 'get', 'queue_rq', 'queue_rq_flush', 'make_group')
 
 # Drivers whose device is on another board of the same kernel: their call
 # chains come from a boot of that board.

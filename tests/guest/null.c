@@ -163,7 +163,7 @@ static void *region_worker(void *arg)
 		int shift = 9 + (int)(rnd(&r->seed) % 12);
 		long long j;
 
-		n = (long long)1 << shift;
+		n = 1LL << shift;
 		n = n < r->bs ? r->bs : n;
 		n = n > r->len ? r->len : n;
 		off = (long long)(rnd(&r->seed) % ((r->len - n) / r->bs + 1)) * r->bs;
@@ -256,7 +256,7 @@ static void check_geometry(const char *plan, int index, long capacity_mb, long b
 	       sectors, capacity_mb * 2048, lbs, bs);
 }
 
-/* One O_DIRECT read of len bytes at sector; 0 or the errno. */
+/* One O_DIRECT read of len bytes at sector; 0 or -errno. */
 static int read_at(int fd, long long sector, size_t len)
 {
 	void *buf;
@@ -264,9 +264,9 @@ static int read_at(int fd, long long sector, size_t len)
 	int err;
 
 	if (posix_memalign(&buf, 4096, len))
-		return ENOMEM;
+		return -ENOMEM;
 	n = pread(fd, buf, len, sector * 512);
-	err = n == (ssize_t)len ? 0 : n < 0 ? errno : EIO;
+	err = n == (ssize_t)len ? 0 : n < 0 ? -errno : -EIO;
 	free(buf);
 	return err;
 }
@@ -278,6 +278,7 @@ static void check_fail_range(const char *plan, const char *mode)
 		{ 2040, 4096, 0 }, { 2048, 512, 1 }, { 2044, 4096, 1 }, { 2055, 512, 1 },
 		{ 2056, 4096, 0 }, { 0, 65536, 0 },
 	};
+	static const char *const want[] = { "success", "EIO" };
 	char settings[128], name[96], why[160] = "";
 	int index, fd, ok = 1;
 	size_t i;
@@ -290,9 +291,9 @@ static void check_fail_range(const char *plan, const char *mode)
 	for (i = 0; fd >= 0 && i < ARRAY_SIZE(cases); i++) {
 		int err = read_at(fd, cases[i].sector, cases[i].len);
 
-		if ((cases[i].eio && err != EIO) || (!cases[i].eio && err)) {
-			snprintf(why, sizeof(why), "read of %zu at sector %lld: errno %d, want %s",
-				 cases[i].len, cases[i].sector, err, cases[i].eio ? "EIO" : "success");
+		if (err != (cases[i].eio ? -EIO : 0)) {
+			snprintf(why, sizeof(why), "read of %zu at sector %lld: %d, want %s",
+				 cases[i].len, cases[i].sector, err, want[cases[i].eio]);
 			ok = 0;
 			break;
 		}
@@ -318,9 +319,11 @@ static void check_fail_every(const char *plan)
 		pattern[i] = err ? 'x' : '.';
 		if (err) {
 			failed++;
-			ok &= err == EIO;
-			/* the first failure fixes the phase (the partition scan
-			 * may have counted), then every third */
+			ok &= err == -EIO;
+			/*
+			 * The first failure fixes the phase (the partition
+			 * scan may have counted), then every third.
+			 */
 			if (phase < 0)
 				phase = i % 3;
 			ok &= i % 3 == phase;
@@ -439,7 +442,7 @@ static void check_configfs_invalid(const char *plan)
 
 struct hammer {
 	int index;
-	volatile int stop;
+	int stop;		/* __atomic */
 	long done, failed;
 };
 
@@ -452,7 +455,7 @@ static void *hammer_worker(void *arg)
 
 	if (fd < 0 || posix_memalign(&buf, 4096, 65536))
 		return NULL;
-	while (!h->stop) {
+	while (!__atomic_load_n(&h->stop, __ATOMIC_RELAXED)) {
 		long long off = (long long)(rnd(&s) % 255) * 65536;
 
 		if (pread(fd, buf, 65536, off) == 65536)
@@ -484,7 +487,7 @@ static void check_remove_under_io(const char *plan)
 	usleep(300 * 1000);
 	configfs_remove("busy");
 	gone = h.index >= 0 && !dev_exists(h.index);
-	h.stop = 1;
+	__atomic_store_n(&h.stop, 1, __ATOMIC_RELAXED);
 	for (i = 0; h.index >= 0 && i < THREADS; i++)
 		pthread_join(t[i], NULL);
 	snprintf(name, sizeof(name), "%s_null_power_off_under_io", plan);
@@ -627,6 +630,7 @@ void null_module(void)
 
 	ret = unload_module("ferro_null");
 	err = errno;
+	report_fact("null", "delete_module", "%s", ret == 0 ? "0" : strerror(err));
 	result(ret == 0 && !in_proc_modules("ferro_null", NULL, 0) && !dev_exists(0) &&
 	       !exists(ROOT), "module_null_unload", "delete_module: %d errno %d", ret, err);
 
@@ -644,11 +648,17 @@ void null_module(void)
 void null_builtin(void)
 {
 	char name[96];
+	int ret, err;
 
 	cmdline_facts("null", "ferro_null.");
 	snprintf(name, sizeof(name), "builtin_null_not_a_module");
 	result(!in_proc_modules("ferro_null", NULL, 0) && dev_exists(0), name,
 	       "ferro_null in /proc/modules, or no ferro_nullb0");
+	ret = unload_module("ferro_null");
+	err = errno;
+	report_fact("null", "delete_module", "%s", ret == 0 ? "0" : strerror(err));
+	result(ret == -1 && err == ENOENT, "builtin_null_delete_module_enoent",
+	       "delete_module returned %d, errno %d", ret, err);
 	kunit_suite("builtin", "ferro_null");
 	/* the command line the harness gives (guest.PLAN_CMDLINE): 8 MiB, 4 KiB blocks */
 	check_geometry("builtin", 0, 8, 4096);

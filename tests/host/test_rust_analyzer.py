@@ -86,13 +86,18 @@ class RustAnalyzer(unittest.TestCase):
 		# table ferro_cpufreq has none), and cannot type a call with a const
 		# generic argument, C22::vendor_specific::<N>() (one unknown each,
 		# measured per item with analysis-stats --only); allow exactly those.
-		tables = const_generic_calls = 0
+		# The kernel crate's configfs_attrs! names its statics with paste!,
+		# which rust-analyzer does not expand: one unknown expression per
+		# attribute listed (measured: 12 in make_group, 1 in init).
+		tables = const_generic_calls = attrs = 0
 		for path in all_sources():
 			with open(path) as f:
 				text = f.read()
 			tables += text.count('of_device_table!(')
 			const_generic_calls += text.count('vendor_specific::<')
-		self.assertLessEqual(unknown, const_generic_calls)
+			for m in re.finditer(r'configfs_attrs! \{.*?attributes: \[(.*?)\]', text, re.S):
+				attrs += len(re.findall(r'\w+: \d+,', m.group(1)))
+		self.assertLessEqual(unknown, const_generic_calls + attrs)
 		self.assertLessEqual(partial, 2 * tables)
 
 
