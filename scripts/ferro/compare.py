@@ -87,7 +87,7 @@ class BootLog:
 		rec: Dict[str, str] = {}
 		frames = 0
 		for t, msg in self.kmsg:
-			m = re.match(rf'^{module}: call {call}: \S+ system_state=(\S+)', msg)
+			m = re.match(rf'^{module}: call {call}: (?:\S+ )?system_state=(\S+)', msg)
 			if m and not rec:
 				rec = {'system_state': m.group(1), 'time': f'{t:.6f}'}
 				continue
