@@ -39,7 +39,7 @@ BUILD_ARGS = --board $(BOARD) --kdir $(KSRC) --jobs $(JOBS)
 -include $(FERRO_CACHE)/tools/env.mk
 
 .PHONY: help deps kernel-src kernels demo check test test-host modules \
-	integrate unintegrate patches rust-analyzer rustdoc compare docs htmldocs rustfmt rustfmtcheck clean
+	integrate unintegrate patches rust-analyzer rustdoc compare bench docs htmldocs rustfmt rustfmtcheck clean
 
 help:
 	@echo 'Ferro - Rust-for-Linux drivers, built in and as modules'
@@ -48,6 +48,8 @@ help:
 	@echo '  demo          set up, build =m and =y for BOARD, boot both, show how C entered'
 	@echo '  check         the test suite; ends with "N passed, N failed" (.ci/run)'
 	@echo '  compare       measured built-in vs loadable report in compare/BOARD/ (BOOTS=5)'
+	@echo '  bench         ferro_null vs C null_blk and rnull: IOPS, MB/s, ratios; writes'
+	@echo '                Documentation/drivers/null-bench.txt (BENCH_RUNS=5 BENCH_MS=2000)'
 	@echo
 	@echo 'Other targets:'
 	@echo '  deps          install the toolchain (scripts/setup-deps)'
@@ -117,6 +119,12 @@ rust-analyzer: kernel-src
 BOOTS ?= 5
 compare: kernels
 	@scripts/ferro-compare --board $(BOARD) --kdir $(KSRC) --boots $(BOOTS)
+
+BENCH_RUNS ?= 5
+BENCH_MS ?= 2000
+bench: kernels
+	@scripts/ferro-bench --board $(BOARD) --kdir $(KSRC) --runs $(BENCH_RUNS) --ms $(BENCH_MS) \
+		--output Documentation/drivers/null-bench.txt
 
 docs: kernels
 	@scripts/gen-docs --board $(BOARD) --kdir $(KSRC)

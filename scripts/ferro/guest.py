@@ -14,7 +14,7 @@ import os
 import shutil
 import subprocess
 import time
-from typing import List, Optional
+from typing import List, Optional, Sequence, Tuple
 
 from ferro import ktap
 from ferro.board import Board, TOP
@@ -65,9 +65,11 @@ def kernel_release(build: str) -> str:
 		return f.read().strip()
 
 
-def initramfs(board: Board, build: str, tag: str, modules: Optional[str] = None) -> str:
+def initramfs(board: Board, build: str, tag: str, modules: Optional[str] = None,
+	      extra: Sequence[Tuple[str, str]] = ()) -> str:
 	"""A gzip cpio with the guest init, Ferro's modules (from the build, or
-	from `modules` for an out-of-tree build) and the build's module lists."""
+	from `modules` for an out-of-tree build), the build's module lists and
+	`extra` (source path, path in the guest) files."""
 	release = kernel_release(build)
 	entries = [
 		'dir /dev 0755 0 0',
@@ -83,6 +85,9 @@ def initramfs(board: Board, build: str, tag: str, modules: Optional[str] = None)
 	ko_dir = modules or os.path.join(build, 'drivers', 'ferro')
 	for ko in sorted(glob.glob(os.path.join(ko_dir, '**', 'ferro_*.ko'), recursive=True)):
 		entries.append(f'file /lib/modules/ferro/{os.path.basename(ko)} {ko} 0644 0 0')
+	dirs = sorted({os.path.dirname(dst) for _, dst in extra} - {'/lib/modules'})
+	entries += [f'dir {d} 0755 0 0' for d in dirs]
+	entries += [f'file {dst} {src} 0644 0 0' for src, dst in extra]
 	for name in ('modules.builtin', 'modules.builtin.modinfo'):
 		path = os.path.join(build, name)
 		if os.path.exists(path):
@@ -176,17 +181,19 @@ class Boot:
 
 def boot(board: Board, build: str, name: str, plan: str, cmdline: str = '',
 	 timeout: int = 120, modules: Optional[str] = None, driver: str = '',
-	 dump_kmsg: bool = False, dt_variant: str = '') -> Boot:
+	 dump_kmsg: bool = False, dt_variant: str = '',
+	 extra: Sequence[Tuple[str, str]] = ()) -> Boot:
 	"""Boot the build's kernel; `plan` is what the guest init tests, for
 	every driver or only `driver`; `modules` overrides where .ko files come from;
 	`dump_kmsg` has the guest print the whole kernel log at the end;
-	`dt_variant` boots with one of the board's broken device trees."""
+	`dt_variant` boots with one of the board's broken device trees; `extra`
+	adds files to the initramfs."""
 	if not board.qemu_binary:
 		raise GuestError(f'board {board.name} does not boot in QEMU')
 	if not shutil.which(board.qemu_binary):
 		raise GuestError(f'{board.qemu_binary} not found (run make deps)')
 	image = os.path.join(build, board.kernel_image)
-	initrd = initramfs(board, build, name, modules)
+	initrd = initramfs(board, build, name, modules, extra)
 	append = ' '.join(filter(None, [f'console={board.console}', 'panic=-1', 'quiet',
 					'log_buf_len=1M', board.cmdline, cmdline,
 					'--', plan, board.name, driver or 'all',

@@ -13,5 +13,6 @@ void phy_module(void);
 void phy_builtin(void);
 void null_module(void);
 void null_builtin(void);
+void bench_plan(void);
 
 #endif /* FERRO_DRIVERS_H */

@@ -9,6 +9,7 @@
  * how Ferro was built:
  *   module   drivers are /lib/modules/ferro/ferro_*.ko: load, inspect, unload them
  *   builtin  drivers ran their initcalls during boot: inspect what they left
+ *   bench    ferro_null against C null_blk and rnull (make bench; bench.c)
  * Every test prints one KTAP result line; the run ends with a power-off.
  * Expectations come from what the guest can see (the kernel command line,
  * the record the driver wrote), never from a copy of an earlier run.
@@ -75,9 +76,12 @@ int main(int argc, char **argv)
 	printf("KTAP version 1\n# ferro-init: plan '%s' on board '%s', drivers '%s'\n",
 	       plan, board, *only ? only : "all");
 	check_board(board);
-	if (strcmp(plan, "module") && strcmp(plan, "builtin"))
-		result(0, "plan_known", "unknown plan '%s' (expected module or builtin)", plan);
-	for (i = 0; i < ARRAY_SIZE(drivers) && *plan; i++) {
+	if (strcmp(plan, "bench") == 0)
+		bench_plan();
+	else if (strcmp(plan, "module") && strcmp(plan, "builtin"))
+		result(0, "plan_known", "unknown plan '%s' (expected module, builtin or bench)",
+		       plan);
+	for (i = 0; i < ARRAY_SIZE(drivers) && *plan && strcmp(plan, "bench"); i++) {
 		char needle[64];
 
 		if (*only && strcmp(only, drivers[i].name))

@@ -1,0 +1,58 @@
+# SPDX-License-Identifier: GPL-2.0
+"""make bench: parse the guest's "# bench:" lines, take medians, compare."""
+
+import re
+import statistics
+from typing import Dict, List, Tuple
+
+# The driver every other is compared with.
+REFERENCE = 'null_blk'
+
+WORKLOADS = ('randread_qd1', 'randread_qd32', 'seqwrite_qd1', 'seqwrite_qd32')
+
+LINE = re.compile(r'# bench: config=(\S+) driver=(\S+) workload=(\S+) run=(\d+) '
+		  r'value=([0-9.]+) unit=(\S+)')
+
+Key = Tuple[str, str, str]	# (config, workload, driver)
+
+
+def parse(text: str) -> Dict[Key, List[float]]:
+	"""Every measurement, by (config, workload, driver), in run order."""
+	out: Dict[Key, List[float]] = {}
+	for m in LINE.finditer(text):
+		config, driver, workload, _, value, _ = m.groups()
+		out.setdefault((config, workload, driver), []).append(float(value))
+	return out
+
+
+def units(text: str) -> Dict[str, str]:
+	"""The unit of each workload."""
+	return {m.group(3): m.group(6) for m in LINE.finditer(text)}
+
+
+def table(samples: Dict[Key, List[float]], unit: Dict[str, str]) -> List[Dict]:
+	"""One row per (config, workload, driver): runs, median, ratio to the
+	reference driver's median in the same config and workload."""
+	rows = []
+	for (config, workload, driver), values in sorted(samples.items()):
+		med = statistics.median(values)
+		ref = samples.get((config, workload, REFERENCE))
+		ratio = med / statistics.median(ref) if ref and statistics.median(ref) else None
+		rows.append({'config': config, 'workload': workload, 'driver': driver,
+			     'runs': len(values), 'median': med, 'unit': unit.get(workload, ''),
+			     'ratio': ratio, 'min': min(values), 'max': max(values)})
+	return rows
+
+
+def rst(rows: List[Dict], command: str, about: str) -> str:
+	"""The table as reStructuredText, with how it was made."""
+	head = ('Config', 'Workload', 'Driver', 'Runs', 'Median', 'Min..max', 'vs null_blk')
+	body = [(r['config'], r['workload'], r['driver'], str(r['runs']),
+		 f"{r['median']:.0f} {r['unit']}" if r['unit'] == 'iops' else f"{r['median']:.1f} {r['unit']}",
+		 f"{r['min']:.0f}..{r['max']:.0f}",
+		 f"{r['ratio']:.3f}" if r['ratio'] is not None else 'n/a') for r in rows]
+	widths = [max(len(x) for x in col) for col in zip(head, *body)]
+	rule = ' '.join('=' * w for w in widths)
+	fmt = lambda cells: ' '.join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
+	lines = [rule, fmt(head), rule] + [fmt(b) for b in body] + [rule]
+	return (f'{about}\n\nReproduce with::\n\n   {command}\n\n' + '\n'.join(lines) + '\n')

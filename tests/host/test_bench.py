@@ -1,0 +1,63 @@
+# SPDX-License-Identifier: GPL-2.0
+"""make bench: its parser and medians, and one short real run."""
+
+import os
+import subprocess
+import tempfile
+import unittest
+
+from tests.host.common import TOP, build_dir, kernel_source
+from ferro import bench
+
+
+class Medians(unittest.TestCase):
+
+	def test_medians_and_ratios(self):
+		text = ''.join(
+			f'# bench: config=plain driver={d} workload=randread_qd1 run={r} '
+			f'value={v} unit=iops\n'
+			for r, (a, b) in enumerate([(100, 200), (300, 100), (200, 150)], 1)
+			for d, v in (('ferro_null', a), ('null_blk', b)))
+		rows = bench.table(bench.parse(text), bench.units(text))
+		by = {r['driver']: r for r in rows}
+		self.assertEqual(by['ferro_null']['median'], 200)
+		self.assertEqual(by['null_blk']['median'], 150)
+		self.assertAlmostEqual(by['ferro_null']['ratio'], 200 / 150)
+		self.assertEqual(by['null_blk']['ratio'], 1.0)
+		self.assertEqual(by['ferro_null']['runs'], 3)
+		self.assertIn('ferro_null', bench.rst(rows, 'make bench', 'x'))
+
+	def test_no_reference_no_ratio(self):
+		text = '# bench: config=plain driver=rnull workload=seqwrite_qd1 run=1 value=5.0 unit=MB/s\n'
+		rows = bench.table(bench.parse(text), bench.units(text))
+		self.assertIsNone(rows[0]['ratio'])
+		self.assertIn('n/a', bench.rst(rows, 'make bench', 'x'))
+
+
+class ShortRun(unittest.TestCase):
+	"""One run of 50 ms per measurement: every driver, configuration and
+	workload yields a positive value, and the table compares them."""
+
+	def test_short_run(self):
+		build_dir('m')
+		with tempfile.TemporaryDirectory() as tmp:
+			out = os.path.join(tmp, 'bench.txt')
+			p = subprocess.run([os.path.join(TOP, 'scripts', 'ferro-bench'), '--kdir',
+					    kernel_source(), '--runs', '1', '--ms', '50', '--output', out],
+					   capture_output=True, text=True)
+			self.assertEqual(p.returncode, 0, p.stdout[-3000:] + p.stderr[-3000:])
+			with open(out) as f:
+				table = f.read()
+		rows = [line.split() for line in table.splitlines()
+			if line.startswith(('plain', 'memory_backed'))]
+		want = {(c, w, d) for w in bench.WORKLOADS
+			for c, ds in (('plain', ('ferro_null', 'null_blk', 'rnull')),
+				      ('memory_backed', ('ferro_null', 'null_blk')))
+			for d in ds}
+		self.assertEqual({(r[0], r[1], r[2]) for r in rows}, want)
+		for r in rows:
+			self.assertGreater(float(r[4]), 0, r)
+
+
+if __name__ == '__main__':
+	unittest.main()
