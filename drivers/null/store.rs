@@ -6,12 +6,21 @@
 //! Blocks are allocated on first write (`GFP_NOWAIT`: `queue_rq` must not
 //! sleep); when that fails the request goes back to the block layer with
 //! `BLK_STS_RESOURCE` and is retried. Unwritten pages read as zeroes.
+//!
+//! Every lookup and copy holds one spinlock with interrupts off, as C
+//! null_blk holds its device lock. The XArray's own lock (a plain
+//! spinlock) is taken inside it and never contended. Holding only the
+//! XArray's lock was measured 20 times slower than null_blk at queue depth
+//! 32 under QEMU: an interrupt taken while the lock is held keeps every
+//! other queue spinning.
 
 use crate::rq::Segment;
 use kernel::{
     alloc::flags::{__GFP_NOWARN, __GFP_ZERO, GFP_NOWAIT},
+    new_spinlock_irq,
     page::PAGE_SIZE,
     prelude::*,
+    sync::SpinLockIrq,
     xarray::{self, XArray},
 };
 
@@ -23,6 +32,9 @@ type Block = [u8; PAGE_SIZE];
 pub(crate) struct Store {
     #[pin]
     blocks: XArray<KBox<Block>>,
+    /// Held, with interrupts off, around every use of `blocks`.
+    #[pin]
+    lock: SpinLockIrq<()>,
 }
 
 /// Splits `len` bytes at device position `pos` into pieces that each lie
@@ -49,27 +61,33 @@ impl Store {
     pub(crate) fn new() -> impl PinInit<Self> {
         pin_init!(Self {
             blocks <- XArray::new(xarray::AllocKind::Alloc),
+            lock <- new_spinlock_irq!(()),
         })
     }
 
     /// Copies a segment the request writes at device position `pos`.
     pub(crate) fn write(&self, pos: u64, seg: &Segment<'_>) -> Result {
         for (index, offset, at, n) in pieces(pos, seg.len()) {
+            {
+                let _lock = self.lock.lock();
+                let mut blocks = self.blocks.lock();
+                if let Some(block) = blocks.get_mut(index) {
+                    seg.read(at, &mut block[offset..offset + n])?;
+                    continue;
+                }
+            }
+            // A new block: allocated without the locks held, then stored
+            // unless another queue stored one meanwhile.
+            let fresh = KBox::<Block>::new_uninit(GFP_NOWAIT | __GFP_NOWARN | __GFP_ZERO)?;
+            // SAFETY: `__GFP_ZERO` zeroed the memory, and all zeroes is a
+            // valid byte array.
+            let fresh = unsafe { fresh.assume_init() };
+            let _lock = self.lock.lock();
             let mut blocks = self.blocks.lock();
             if blocks.get(index).is_none() {
-                // Allocate outside the XArray's spinlock, then check again:
-                // another queue may have stored the block meanwhile.
-                drop(blocks);
-                let fresh = KBox::<Block>::new_uninit(GFP_NOWAIT | __GFP_NOWARN | __GFP_ZERO)?;
-                // SAFETY: `__GFP_ZERO` zeroed the memory, and all zeroes is
-                // a valid byte array.
-                let fresh = unsafe { fresh.assume_init() };
-                blocks = self.blocks.lock();
-                if blocks.get(index).is_none() {
-                    blocks
-                        .store(index, fresh, GFP_NOWAIT | __GFP_NOWARN)
-                        .map_err(|e| e.error)?;
-                }
+                blocks
+                    .store(index, fresh, GFP_NOWAIT | __GFP_NOWARN)
+                    .map_err(|e| e.error)?;
             }
             let block = blocks.get_mut(index).ok_or(ENOMEM)?;
             seg.read(at, &mut block[offset..offset + n])?;
@@ -80,6 +98,7 @@ impl Store {
     /// Fills a segment the request reads from device position `pos`.
     pub(crate) fn read(&self, pos: u64, seg: &mut Segment<'_>) -> Result {
         for (index, offset, at, n) in pieces(pos, seg.len()) {
+            let _lock = self.lock.lock();
             let blocks = self.blocks.lock();
             match blocks.get(index) {
                 Some(block) => seg.write(at, &block[offset..offset + n])?,
@@ -94,6 +113,7 @@ impl Store {
     pub(crate) fn zero(&self, pos: u64, len: u64) -> Result {
         let len = usize::try_from(len).map_err(|_| EINVAL)?;
         for (index, offset, _, n) in pieces(pos, len) {
+            let _lock = self.lock.lock();
             let mut blocks = self.blocks.lock();
             if n == PAGE_SIZE {
                 drop(blocks.remove(index));

@@ -32,7 +32,7 @@
 #define ROOT CONFIGFS "/ferro_null"
 #define THREADS 4
 #define MAX_IO (1024 * 1024)
-#define WRITES 16
+#define WRITES 40
 
 /* xorshift64*: every thread its own reproducible stream. */
 static uint64_t rnd(uint64_t *s)
