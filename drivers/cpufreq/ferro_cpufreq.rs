@@ -31,7 +31,6 @@ use kernel::{
     clk::Clk, cpu, cpufreq, device::Core, driver, macros::vtable, of, platform, prelude::*,
     sync::Arc,
 };
-use stack::{Stack, Symbol, SystemState};
 
 module! {
     type: FerroCpufreqModule,
@@ -120,18 +119,7 @@ fn trace(call: Call, cpu: u32) {
     {
         return;
     }
-    let stack = Stack::capture(24);
-    let name = call.name();
-    pr_info!(
-        "call {}: cpu={} system_state={} frames={}\n",
-        name,
-        cpu,
-        SystemState::now().name(),
-        stack.frames().len()
-    );
-    for (i, addr) in stack.frames().iter().enumerate() {
-        pr_info!("call {}: frame.{}: {}\n", name, i, Symbol(*addr));
-    }
+    stack::log_call(call.name(), Some(format_args!("cpu={cpu}")));
 }
 
 kernel::of_device_table!(

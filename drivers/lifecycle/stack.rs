@@ -148,3 +148,30 @@ pub(crate) fn clock_ns() -> u64 {
     // context.
     unsafe { ffi::sched_clock() }
 }
+
+/// Logs the current call stack under a callback's name: a header line
+/// `call <name>: [<detail> ]system_state=<state> frames=<n>`, then one
+/// `call <name>: frame.<i>: <symbol>` line per frame, innermost first (this
+/// function, then its caller). The drivers' `trace_calls` parameters show
+/// this way which C path entered a callback; the guest tests, `make docs`
+/// and `make compare` read these lines.
+#[allow(dead_code)] // ferro_lifecycle keeps its stacks in its record instead.
+#[inline(never)]
+pub(crate) fn log_call(name: &str, detail: Option<fmt::Arguments<'_>>) {
+    let stack = Stack::capture(24);
+    let state = SystemState::now().name();
+    let frames = stack.frames().len();
+    match detail {
+        Some(detail) => pr_info!(
+            "call {}: {} system_state={} frames={}\n",
+            name,
+            detail,
+            state,
+            frames
+        ),
+        None => pr_info!("call {}: system_state={} frames={}\n", name, state, frames),
+    }
+    for (i, addr) in stack.frames().iter().enumerate() {
+        pr_info!("call {}: frame.{}: {}\n", name, i, Symbol(*addr));
+    }
+}

@@ -43,7 +43,6 @@ use kernel::{
     sync::{aref::ARef, Arc, Mutex},
 };
 use rq::{Op, RequestExt};
-use stack::{Stack, Symbol, SystemState};
 use store::Store;
 use timer::TimerQueue;
 
@@ -153,17 +152,7 @@ fn trace(call: Call) {
     {
         return;
     }
-    let stack = Stack::capture(24);
-    let name = call.name();
-    pr_info!(
-        "call {}: system_state={} frames={}\n",
-        name,
-        SystemState::now().name(),
-        stack.frames().len()
-    );
-    for (i, addr) in stack.frames().iter().enumerate() {
-        pr_info!("call {}: frame.{}: {}\n", name, i, Symbol(*addr));
-    }
+    stack::log_call(call.name(), None);
 }
 
 /// The blk-mq callbacks.

@@ -31,7 +31,6 @@ use kernel::{
     prelude::*,
 };
 use regs::RgmiiDelays;
-use stack::{Stack, Symbol, SystemState};
 
 module! {
     type: FerroPhyModule,
@@ -86,18 +85,7 @@ fn trace(call: Call, phy_id: u32) {
     {
         return;
     }
-    let stack = Stack::capture(24);
-    let name = call.name();
-    pr_info!(
-        "call {}: phy_id=0x{:08x} system_state={} frames={}\n",
-        name,
-        phy_id,
-        SystemState::now().name(),
-        stack.frames().len()
-    );
-    for (i, addr) in stack.frames().iter().enumerate() {
-        pr_info!("call {}: frame.{}: {}\n", name, i, Symbol(*addr));
-    }
+    stack::log_call(call.name(), Some(format_args!("phy_id=0x{phy_id:08x}")));
 }
 
 /// The interface mode (`phy_interface_t`) the MAC attached the PHY with,
