@@ -455,7 +455,7 @@ static void *hammer_worker(void *arg)
 	if (fd < 0 || posix_memalign(&buf, 4096, 65536))
 		return NULL;
 	while (!__atomic_load_n(&h->stop, __ATOMIC_RELAXED)) {
-		long long off = (long long)(rnd(&s) % 255) * 65536;
+		long long off = (long long)(rnd(&s) % 128) * 65536;	/* within 8 MiB */
 
 		if (pread(fd, buf, 65536, off) == 65536)
 			h->done++;
@@ -610,7 +610,29 @@ void null_module(void)
 	check_geometry("module", 0, 8, 4096);
 	common_checks("module", 0);
 
-	/* An open device holds the module: unload refused, device intact. */
+	/*
+	 * I/O in flight holds the module (the open device does): unload is
+	 * refused while four threads read, and their reads keep succeeding.
+	 */
+	{
+		struct hammer h = { .index = 0 };
+		pthread_t t[THREADS];
+		int i;
+
+		for (i = 0; i < THREADS; i++)
+			pthread_create(&t[i], NULL, hammer_worker, &h);
+		usleep(200 * 1000);
+		ret = unload_module("ferro_null");
+		err = errno;
+		usleep(100 * 1000);
+		__atomic_store_n(&h.stop, 1, __ATOMIC_RELAXED);
+		for (i = 0; i < THREADS; i++)
+			pthread_join(t[i], NULL);
+		result(ret == -1 && err == EWOULDBLOCK && dev_exists(0) && h.done > 0 && !h.failed,
+		       "module_null_unload_refused_under_io",
+		       "delete_module returned %d errno %d; %ld reads, %ld failed", ret, err,
+		       h.done, h.failed);
+	}
 	busy_fd = open_dev(0, O_RDONLY);
 	ret = unload_module("ferro_null");
 	err = errno;
