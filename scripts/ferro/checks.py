@@ -115,12 +115,13 @@ def guest_boots(board: Board, builds: Dict[str, str], tally: Tally,
 	return done
 
 
-def fast_loop(board: Board, kdir: str, driver: str, jobs: int, tally: Tally) -> None:
+def fast_loop(board: Board, kdir: str, driver: str, jobs: int, tally: Tally,
+	      stress: int = 0) -> None:
 	"""Rebuild one driver out of tree against the module kernel and boot it.
 
 	The kernel itself is built only if it does not exist yet; after that a
 	change to a driver costs an M= build of that driver, a new initramfs and
-	one boot.
+	one boot. `stress` sets the guest's loop counts (0: their default).
 	"""
 	if driver and driver not in compare.drivers():
 		raise ValueError(f"no driver '{driver}' (drivers: {', '.join(compare.drivers())})")
@@ -141,8 +142,8 @@ def fast_loop(board: Board, kdir: str, driver: str, jobs: int, tally: Tally) -> 
 	      f'{time.monotonic() - start:.1f}s', flush=True)
 	tally.add('fast build', 1, 0)
 	try:
-		b = guest.boot(board, build, 'fast', 'module', 'initcall_debug', modules=out,
-			       driver=driver)
+		cmdline = 'initcall_debug' + (f' ferro_stress={stress}' if stress else '')
+		b = guest.boot(board, build, 'fast', 'module', cmdline, modules=out, driver=driver)
 	except guest.GuestError as e:
 		print(f'  FAIL    boot fast: {e}', flush=True)
 		tally.add('boot fast', 0, 1)
