@@ -605,7 +605,6 @@ void cpufreq_builtin(void)
 {
 	char *variant = slurp(DT "/ferro,dt-variant", NULL), *log;
 	const char *deferred;
-	int ret, err;
 
 	mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
 	read_domains();
@@ -616,11 +615,7 @@ void cpufreq_builtin(void)
 	       exists(DRIVER_DIR) ? "present" : "absent");
 	sysfs_facts("cpufreq", "/sys/module/ferro_cpufreq");
 	cmdline_facts("cpufreq", "ferro_cpufreq.");
-	ret = unload_module("ferro_cpufreq");
-	err = errno;
-	report_fact("cpufreq", "delete_module", "%s", ret == 0 ? "0" : strerror(err));
-	result(ret == -1 && err == ENOENT, "builtin_cpufreq_delete_module_enoent",
-	       "delete_module returned %d, errno %d", ret, err);
+	builtin_delete_module("cpufreq", "builtin_cpufreq_delete_module_enoent");
 	if (variant) {
 		check_variant("builtin", variant);
 		free(variant);

@@ -458,3 +458,20 @@ void check_trace_chain(const char *plan, const char *driver, const char *call,
 		diag_log(pat);
 	free(log);
 }
+
+/*
+ * A built-in driver is no module: delete_module("ferro_<driver>") must
+ * fail with ENOENT. Reported as the driver's delete_module fact (for the
+ * compare report) and as one result named `name`.
+ */
+void builtin_delete_module(const char *driver, const char *name)
+{
+	char mod[64];
+	int ret, err;
+
+	snprintf(mod, sizeof(mod), "ferro_%s", driver);
+	ret = unload_module(mod);
+	err = errno;
+	report_fact(driver, "delete_module", "%s", ret == 0 ? "0" : strerror(err));
+	result(ret == -1 && err == ENOENT, name, "delete_module returned %d, errno %d", ret, err);
+}

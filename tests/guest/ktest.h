@@ -36,6 +36,7 @@ void kernel_log_clean(const char *plan);
 int read_line(const char *path, char *buf, size_t size);
 void link_name(const char *path, char *buf, size_t size);
 long stress_count(void);
+void builtin_delete_module(const char *driver, const char *name);
 void check_trace_chain(const char *plan, const char *driver, const char *call,
 		       const char *const *chain);
 

@@ -255,7 +255,6 @@ void lifecycle_builtin(void)
 	char *log = kernel_log(), *rec, *mb, path[256], line[512];
 	const char *l;
 	struct utsname u;
-	int ret, err;
 
 	l = log_find(log, "calling  __ferro_lifecycle_init+");
 	result(l && !!strstr(l, " @ 1"), "builtin_initcall_debug_calling",
@@ -304,11 +303,7 @@ void lifecycle_builtin(void)
 	       "/sys/module/ferro_lifecycle exists");
 	sysfs_facts("lifecycle", "/sys/module/ferro_lifecycle");
 	cmdline_facts("lifecycle", "ferro_lifecycle.");
-	ret = unload_module("ferro_lifecycle");
-	err = errno;
-	report_fact("lifecycle", "delete_module", "%s", ret == 0 ? "0" : strerror(err));
-	result(ret == -1 && err == ENOENT, "builtin_delete_module_enoent",
-	       "delete_module returned %d, errno %d", ret, err);
+	builtin_delete_module("lifecycle", "builtin_delete_module_enoent");
 
 	uname(&u);
 	snprintf(path, sizeof(path), "/lib/modules/%s/modules.builtin", u.release);

@@ -673,18 +673,13 @@ void null_module(void)
 void null_builtin(void)
 {
 	char name[96];
-	int ret, err;
 
 	cmdline_facts("null", "ferro_null.");
 	sysfs_facts("null", "/sys/module/ferro_null");
 	snprintf(name, sizeof(name), "builtin_null_not_a_module");
 	result(!in_proc_modules("ferro_null", NULL, 0) && dev_exists(0), name,
 	       "ferro_null in /proc/modules, or no ferro_nullb0");
-	ret = unload_module("ferro_null");
-	err = errno;
-	report_fact("null", "delete_module", "%s", ret == 0 ? "0" : strerror(err));
-	result(ret == -1 && err == ENOENT, "builtin_null_delete_module_enoent",
-	       "delete_module returned %d, errno %d", ret, err);
+	builtin_delete_module("null", "builtin_null_delete_module_enoent");
 	kunit_suite("builtin", "ferro_null");
 	/* the command line the harness gives (guest.PLAN_CMDLINE): 8 MiB, 4 KiB blocks */
 	check_geometry("builtin", 0, 8, 4096);

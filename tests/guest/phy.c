@@ -320,17 +320,11 @@ void phy_module(void)
 
 void phy_builtin(void)
 {
-	int ret, err;
-
 	result(!in_proc_modules("ferro_phy", NULL, 0), "builtin_phy_not_a_module",
 	       "ferro_phy is in /proc/modules");
 	sysfs_facts("phy", "/sys/module/ferro_phy");
 	cmdline_facts("phy", "ferro_phy.");
-	ret = unload_module("ferro_phy");
-	err = errno;
-	report_fact("phy", "delete_module", "%s", ret == 0 ? "0" : strerror(err));
-	result(ret == -1 && err == ENOENT, "builtin_phy_delete_module_enoent",
-	       "delete_module returned %d, errno %d", ret, err);
+	builtin_delete_module("phy", "builtin_phy_delete_module_enoent");
 	kunit_suite("builtin", "ferro_phy");
 	if (find_phy())
 		check_device("builtin", 1);
