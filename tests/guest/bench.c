@@ -124,17 +124,6 @@ static double measure(const char *path, int write, int qd, long ms)
 	return write ? ops * (double)IO / secs / 1e6 : ops / secs;
 }
 
-static int write_str(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ok;
-
-	if (fd < 0)
-		return -1;
-	ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
-	close(fd);
-	return ok ? 0 : -1;
-}
-
 /* Set up one driver's device; its path, or NULL. */
 static const char *setup(const char *driver, int memory)
 {
@@ -161,10 +150,10 @@ static const char *setup(const char *driver, int memory)
 			return NULL;
 		snprintf(size, sizeof(size), "%d", DEVICE_MB);
 		if (mkdir("/sys/kernel/config/rnull/rnullb0", 0755) ||
-		    write_str("/sys/kernel/config/rnull/rnullb0/blocksize", "4096") ||
-		    write_str("/sys/kernel/config/rnull/rnullb0/size", size) ||
-		    write_str("/sys/kernel/config/rnull/rnullb0/irqmode", "0") ||
-		    write_str("/sys/kernel/config/rnull/rnullb0/power", "1"))
+		    write_file("/sys/kernel/config/rnull/rnullb0/blocksize", "4096") ||
+		    write_file("/sys/kernel/config/rnull/rnullb0/size", size) ||
+		    write_file("/sys/kernel/config/rnull/rnullb0/irqmode", "0") ||
+		    write_file("/sys/kernel/config/rnull/rnullb0/power", "1"))
 			return NULL;
 		return "/dev/rnullb0";
 	}
@@ -174,7 +163,7 @@ static const char *setup(const char *driver, int memory)
 static void teardown(const char *driver)
 {
 	if (strcmp(driver, "rnull") == 0) {
-		write_str("/sys/kernel/config/rnull/rnullb0/power", "0");
+		write_file("/sys/kernel/config/rnull/rnullb0/power", "0");
 		rmdir("/sys/kernel/config/rnull/rnullb0");
 		unload_module("rnull_mod");
 	} else {

@@ -46,24 +46,6 @@ static struct domain domains[MAX_CPUS];
 static int n_domains;
 static char pdev[256];			/* our platform device's name */
 
-static int write_file(const char *path, const char *value)
-{
-	int fd = open(path, O_WRONLY), ret;
-
-	if (fd < 0)
-		return -1;
-	ret = write(fd, value, strlen(value)) == (ssize_t)strlen(value) ? 0 : -1;
-	close(fd);
-	return ret;
-}
-
-static long read_long(const char *path)
-{
-	char buf[64];
-
-	return read_line(path, buf, sizeof(buf)) ? strtol(buf, NULL, 0) : -1;
-}
-
 static unsigned long dt_cell(const char *path, int index, int cells)
 {
 	size_t len;
@@ -171,27 +153,10 @@ static void read_domains(void)
 }
 
 /* The platform device made from the "ferro,cpufreq" node, into pdev. */
-static int find_device(void)
+static int find_pdev(void)
 {
-	const char *base = "/sys/bus/platform/devices";
-	char path[512], compat[128];
-	struct dirent *d;
-	DIR *dp = opendir(base);
-
-	*pdev = '\0';
-	while (dp && (d = readdir(dp))) {
-		if (d->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s/of_node/compatible", base, d->d_name);
-		if (read_line(path, compat, sizeof(compat)) &&
-		    strcmp(compat, "ferro,cpufreq") == 0) {
-			snprintf(pdev, sizeof(pdev), "%s", d->d_name);
-			break;
-		}
-	}
-	if (dp)
-		closedir(dp);
-	return *pdev != '\0';
+	return find_device("/sys/bus/platform/devices", "of_node/compatible", "ferro,cpufreq",
+			   pdev, sizeof(pdev));
 }
 
 /* The name of the driver bound to our device, into buf ("" if none). */
@@ -559,7 +524,7 @@ void cpufreq_module(void)
 
 	mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
 	read_domains();
-	result(n_domains > 0 && find_device(), "module_cpufreq_dt_describes_domains",
+	result(n_domains > 0 && find_pdev(), "module_cpufreq_dt_describes_domains",
 	       "%d domains in the DT, ferro,cpufreq device %s", n_domains, *pdev ? pdev : "absent");
 
 	ret = load_module(CPUFREQ_KO, "trace_calls=maybe");
@@ -608,7 +573,7 @@ void cpufreq_builtin(void)
 
 	mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
 	read_domains();
-	result(n_domains > 0 && find_device(), "builtin_cpufreq_dt_describes_domains",
+	result(n_domains > 0 && find_pdev(), "builtin_cpufreq_dt_describes_domains",
 	       "%d domains in the DT, ferro,cpufreq device %s", n_domains, *pdev ? pdev : "absent");
 	result(!in_proc_modules("ferro_cpufreq", NULL, 0) && exists(DRIVER_DIR),
 	       "builtin_cpufreq_driver_registered", "driver dir %s",

@@ -475,3 +475,53 @@ void builtin_delete_module(const char *driver, const char *name)
 	report_fact(driver, "delete_module", "%s", ret == 0 ? "0" : strerror(err));
 	result(ret == -1 && err == ENOENT, name, "delete_module returned %d, errno %d", ret, err);
 }
+
+/* Writes text to a sysfs/configfs file; 0, or -1 with the write's errno. */
+int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), err;
+	ssize_t len = strlen(text);
+
+	if (fd < 0)
+		return -1;
+	if (write(fd, text, len) != len) {
+		err = errno;
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return close(fd);
+}
+
+/* A file's first line as a number; -1 if unreadable. */
+long read_long(const char *path)
+{
+	char buf[64];
+
+	return read_line(path, buf, sizeof(buf)) ? strtol(buf, NULL, 0) : -1;
+}
+
+/*
+ * The first device under dir whose attribute file attr reads want, into
+ * out; 1 if found.
+ */
+int find_device(const char *dir, const char *attr, const char *want, char *out, size_t size)
+{
+	char path[600], value[128];
+	struct dirent *d;
+	DIR *dp = opendir(dir);
+
+	*out = '\0';
+	while (dp && (d = readdir(dp))) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/%s", dir, d->d_name, attr);
+		if (read_line(path, value, sizeof(value)) && strcmp(value, want) == 0) {
+			snprintf(out, size, "%s", d->d_name);
+			break;
+		}
+	}
+	if (dp)
+		closedir(dp);
+	return *out != '\0';
+}

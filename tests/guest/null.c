@@ -43,37 +43,13 @@ static uint64_t rnd(uint64_t *s)
 	return *s * 0x2545f4914f6cdd1dULL;
 }
 
-static int write_str(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ret;
-
-	if (fd < 0)
-		return -1;
-	ret = write(fd, text, strlen(text)) == (ssize_t)strlen(text) ? 0 : -1;
-	if (ret) {
-		int err = errno;
-
-		close(fd);
-		errno = err;
-		return -1;
-	}
-	return close(fd);
-}
-
-static long read_long(const char *path)
-{
-	char buf[64];
-
-	return read_line(path, buf, sizeof(buf)) ? strtol(buf, NULL, 0) : -1;
-}
-
 /* A configfs attribute of device directory dir. */
 static int dev_set(const char *dir, const char *attr, const char *value)
 {
 	char path[256];
 
 	snprintf(path, sizeof(path), ROOT "/%s/%s", dir, attr);
-	return write_str(path, value);
+	return write_file(path, value);
 }
 
 /*

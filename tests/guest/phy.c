@@ -43,23 +43,7 @@ static char phy_dev[256];	/* the MDIO device name of the PHY we drive */
 /* The MDIO device whose phy_id is the QEMU PHY's, into phy_dev. */
 static int find_phy(void)
 {
-	char path[600], id[64];
-	struct dirent *d;
-	DIR *dp = opendir(MDIO_DIR);
-
-	*phy_dev = '\0';
-	while (dp && (d = readdir(dp))) {
-		if (d->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), MDIO_DIR "/%s/phy_id", d->d_name);
-		if (read_line(path, id, sizeof(id)) && strcmp(id, QEMU_PHY_ID) == 0) {
-			snprintf(phy_dev, sizeof(phy_dev), "%.255s", d->d_name);
-			break;
-		}
-	}
-	if (dp)
-		closedir(dp);
-	return *phy_dev != '\0';
+	return find_device(MDIO_DIR, "phy_id", QEMU_PHY_ID, phy_dev, sizeof(phy_dev));
 }
 
 static void phy_driver(char *buf, size_t size)
