@@ -25,7 +25,6 @@ mod domain;
 #[path = "../lifecycle/stack.rs"]
 mod stack;
 
-use core::sync::atomic::{AtomicU32, Ordering};
 use domain::{Domain, OppSource};
 use kernel::{
     clk::Clk, cpu, cpufreq, device::Core, driver, macros::vtable, of, platform, prelude::*,
@@ -108,18 +107,15 @@ impl Call {
     }
 }
 
-/// Which callbacks have been traced already: bit `Call as u32`.
-static TRACED: AtomicU32 = AtomicU32::new(0);
+/// Which callbacks have been traced already, by `Call as u32`.
+static TRACED: stack::FirstCalls = stack::FirstCalls::new();
 
 /// Logs the caller's stack the first time `call` runs, if `trace_calls` is set.
 #[inline(never)]
 fn trace(call: Call, cpu: u32) {
-    let bit = 1 << call as u32;
-    if !module_parameters::trace_calls.value() || TRACED.fetch_or(bit, Ordering::Relaxed) & bit != 0
-    {
-        return;
+    if module_parameters::trace_calls.value() && TRACED.first(call as u32) {
+        stack::log_call(call.name(), Some(format_args!("cpu={cpu}")));
     }
-    stack::log_call(call.name(), Some(format_args!("cpu={cpu}")));
 }
 
 kernel::of_device_table!(

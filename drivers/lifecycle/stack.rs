@@ -7,6 +7,7 @@
 //! more; each is a candidate for upstreaming into `kernel::` (stack traces
 //! next to `kernel::bug`, [`SystemState`] next to `kernel::init`).
 
+use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::{bindings, fmt, prelude::*};
 
 /// The most frames a [`Stack`] holds.
@@ -173,5 +174,25 @@ pub(crate) fn log_call(name: &str, detail: Option<fmt::Arguments<'_>>) {
     }
     for (i, addr) in stack.frames().iter().enumerate() {
         pr_info!("call {}: frame.{}: {}\n", name, i, Symbol(*addr));
+    }
+}
+
+/// Which of a driver's callbacks have had their first call logged with
+/// [`log_call`]: one bit per callback number (0..32).
+#[allow(dead_code)] // ferro_lifecycle keeps its stacks in its record instead.
+pub(crate) struct FirstCalls(AtomicU32);
+
+#[allow(dead_code)]
+impl FirstCalls {
+    /// None logged yet.
+    pub(crate) const fn new() -> Self {
+        Self(AtomicU32::new(0))
+    }
+
+    /// Whether callback number `call` (0..32) runs for the first time;
+    /// marks it, so that exactly one caller sees `true`.
+    pub(crate) fn first(&self, call: u32) -> bool {
+        let bit = 1 << call;
+        self.0.fetch_or(bit, Ordering::Relaxed) & bit == 0
     }
 }

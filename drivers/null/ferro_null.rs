@@ -30,7 +30,7 @@ mod timer;
 mod stack;
 
 use config::{Completion, Config, Invalid, NAMES};
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, Ordering};
 use disk::{BlockOps, Disk, Limits};
 use kernel::{
     block::mq::{Operations, Request, TagSet},
@@ -140,23 +140,14 @@ impl Call {
     }
 }
 
-/// Which callbacks have been traced already: bit `Call as u32`.
-static TRACED: AtomicU32 = AtomicU32::new(0);
+/// Which callbacks have been traced already, by `Call as u32`.
+static TRACED: stack::FirstCalls = stack::FirstCalls::new();
 
 /// Logs the caller's stack the first time `call` runs, if `trace_calls` is
 /// set. Inline, so that `queue_rq` pays one load and branch when it is not.
 #[inline(always)]
 fn trace(call: Call) {
-    if module_parameters::trace_calls.value() {
-        trace_first(call);
-    }
-}
-
-/// The part of [`trace`] that runs with `trace_calls` set.
-#[inline(never)]
-fn trace_first(call: Call) {
-    let bit = 1 << call as u32;
-    if TRACED.fetch_or(bit, Ordering::Relaxed) & bit == 0 {
+    if module_parameters::trace_calls.value() && TRACED.first(call as u32) {
         stack::log_call(call.name(), None);
     }
 }

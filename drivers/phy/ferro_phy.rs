@@ -20,10 +20,7 @@ mod regs;
 #[path = "../lifecycle/stack.rs"]
 mod stack;
 
-use core::{
-    marker::PhantomData,
-    sync::atomic::{AtomicU32, Ordering},
-};
+use core::marker::PhantomData;
 use kernel::{
     bindings,
     error::to_result,
@@ -74,18 +71,15 @@ impl Call {
     }
 }
 
-/// Which callbacks have been traced already: bit `Call as u32`.
-static TRACED: AtomicU32 = AtomicU32::new(0);
+/// Which callbacks have been traced already, by `Call as u32`.
+static TRACED: stack::FirstCalls = stack::FirstCalls::new();
 
 /// Logs the caller's stack the first time `call` runs, if `trace_calls` is set.
 #[inline(never)]
 fn trace(call: Call, phy_id: u32) {
-    let bit = 1 << call as u32;
-    if !module_parameters::trace_calls.value() || TRACED.fetch_or(bit, Ordering::Relaxed) & bit != 0
-    {
-        return;
+    if module_parameters::trace_calls.value() && TRACED.first(call as u32) {
+        stack::log_call(call.name(), Some(format_args!("phy_id=0x{phy_id:08x}")));
     }
-    stack::log_call(call.name(), Some(format_args!("phy_id=0x{phy_id:08x}")));
 }
 
 /// The interface mode (`phy_interface_t`) the MAC attached the PHY with,
