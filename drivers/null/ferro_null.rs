@@ -334,20 +334,22 @@ fn log_invalid(source: &str, invalid: Invalid, value: Option<u64>) {
 /// The settings the module parameters give.
 fn parameters() -> Result<(u32, Config)> {
     use module_parameters as p;
+    // Named here rather than zipped with `config::NAMES`, so that the
+    // order of this list cannot silently pair a value with another name.
     let given = [
-        p::capacity_mb.value(),
-        u64::from(p::block_size.value()),
-        u64::from(p::hw_queues.value()),
-        u64::from(p::queue_depth.value()),
-        u64::from(p::completion.value()),
-        p::completion_nsec.value(),
-        u64::from(p::memory_backed.value()),
-        p::fail_every.value(),
-        p::fail_sector.value(),
-        p::fail_sectors.value(),
+        ("capacity_mb", p::capacity_mb.value()),
+        ("block_size", u64::from(p::block_size.value())),
+        ("hw_queues", u64::from(p::hw_queues.value())),
+        ("queue_depth", u64::from(p::queue_depth.value())),
+        ("completion", u64::from(p::completion.value())),
+        ("completion_nsec", p::completion_nsec.value()),
+        ("memory_backed", u64::from(p::memory_backed.value())),
+        ("fail_every", p::fail_every.value()),
+        ("fail_sector", p::fail_sector.value()),
+        ("fail_sectors", p::fail_sectors.value()),
     ];
     let mut config = Config::default();
-    for (name, value) in NAMES.iter().zip(given) {
+    for (name, value) in given {
         config
             .set(name, value)
             .inspect_err(|e| log_invalid("parameter", *e, Some(value)))
