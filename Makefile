@@ -39,7 +39,7 @@ BUILD_ARGS = --board $(BOARD) --kdir $(KSRC) --jobs $(JOBS)
 -include $(FERRO_CACHE)/tools/env.mk
 
 .PHONY: help deps kernel-src kernels demo check test test-host modules \
-	integrate unintegrate patches rust-analyzer rustdoc compare bench docs htmldocs rustfmt rustfmtcheck clean
+	integrate unintegrate patches rust-analyzer rustdoc compare bench image docs htmldocs rustfmt rustfmtcheck clean
 
 help:
 	@echo 'Ferro - Rust-for-Linux drivers, built in and as modules'
@@ -48,6 +48,8 @@ help:
 	@echo '  demo          set up, build =m and =y for BOARD, boot both, show how C entered'
 	@echo '  check         the test suite; ends with "N passed, N failed" (.ci/run)'
 	@echo '  compare       measured built-in vs loadable report in compare/BOARD/ (BOOTS=5)'
+	@echo '  image         BOARD=rpi4|rpi5: flashable SD-card image out/BOARD/ferro-BOARD.img'
+	@echo '                (FERRO_MODE=m|y, RPI_FIRMWARE=DIR for your own Pi 4 firmware)'
 	@echo '  bench         ferro_null vs C null_blk and rnull: IOPS, MB/s, ratios; writes'
 	@echo '                Documentation/drivers/null-bench.txt (BENCH_RUNS=5 BENCH_MS=2000)'
 	@echo
@@ -77,6 +79,7 @@ help:
 	@echo '  FERRO_CACHE=DIR cache for sources, tools and builds (default: ~/.cache/ferro)'
 	@echo '  JOBS=N        parallel build jobs (default: nproc)'
 	@echo '  BOOTS=N       for `compare`: boots per mode (default: 5)'
+	@echo '  FERRO_MODE=m|y for `image`: Ferro as modules or built in (default: m)'
 
 deps:
 	@scripts/setup-deps
@@ -119,6 +122,10 @@ rust-analyzer: kernel-src
 BOOTS ?= 5
 compare: kernels
 	@scripts/ferro-compare --board $(BOARD) --kdir $(KSRC) --boots $(BOOTS)
+
+FERRO_MODE ?= m
+image: kernel-src
+	@scripts/build-image $(BUILD_ARGS) --mode $(FERRO_MODE)
 
 BENCH_RUNS ?= 5
 BENCH_MS ?= 2000

@@ -16,6 +16,14 @@ BOARDS_DIR = os.path.join(TOP, 'boards')
 
 
 @dataclasses.dataclass(frozen=True)
+class SdCard:
+	"""What a Raspberry Pi's boot partition needs besides Ferro's files."""
+	kernel: str                # the name the firmware loads the kernel from
+	firmware: List[str]        # boot firmware files (fetch-rpi-firmware)
+	config: List[str]          # config.txt lines after kernel/device_tree/dtoverlay
+
+
+@dataclasses.dataclass(frozen=True)
 class Board:
 	"""What it takes to build a kernel for a board and boot it in QEMU."""
 	name: str
@@ -31,6 +39,13 @@ class Board:
 	cmdline: str = ''
 	dtbs: List[str] = dataclasses.field(default_factory=list)  # mainline, under arch/*/boot/dts
 	overlay: Optional[str] = None  # Ferro's overlay (.dtso) for those DTBs
+	description: str = ''
+	sd_card: Optional[SdCard] = None  # boards booted from an SD-card image
+	# QEMU boots the first of `dtbs` with the overlay applied and these
+	# edits, for what QEMU's model of the SoC cannot take: "NODE PROP=VALUE"
+	# sets a string property, "NODE -PROP" deletes one.
+	qemu_dt_edits: List[str] = dataclasses.field(default_factory=list)
+	qemu_console: Optional[str] = None  # where QEMU's model differs from the board
 
 	@property
 	def folder(self) -> str:

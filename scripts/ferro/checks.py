@@ -6,9 +6,9 @@ import os
 import subprocess
 import time
 import unittest
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
-from ferro import board as boards, compare, guest, kbuild
+from ferro import board as boards, compare, guest, image, kbuild
 from ferro.board import Board, TOP
 
 # One boot per plan: (name, build mode, guest plan, extra kernel command line).
@@ -99,20 +99,32 @@ def guest_boots(board: Board, builds: Dict[str, str], tally: Tally,
 			print(f'  FAIL    boot {name}: no FERRO_MODE={mode} build', flush=True)
 			tally.add(f'boot {name}', 0, 1)
 			continue
-		try:
-			target = boards.load(on) if on else board
+		target = boards.load(on) if on else board
+
+		def run(target=target, name=name, mode=mode, plan=plan, cmdline=cmdline,
+			driver=driver, variant=variant):
 			if target.arch != board.arch:
 				raise guest.GuestError(f'board {on} does not share the {board.arch} kernel')
-			b = guest.boot(target, builds[mode], name, plan, cmdline, driver=driver,
-				       dt_variant=variant)
-		except guest.GuestError as e:
-			print(f'  FAIL    boot {name}: {e}', flush=True)
-			tally.add(f'boot {name}', 0, 1)
-			continue
-		print('\n'.join(guest.describe(b)), flush=True)
-		tally.add(f'boot {name}', b.run.passed, b.run.failed, b.run.skipped)
-		done.append(b)
+			return guest.boot(target, builds[mode], name, plan, cmdline, driver=driver,
+					  dt_variant=variant)
+		b = _tallied_boot(name, run, tally)
+		if b:
+			done.append(b)
 	return done
+
+
+def _tallied_boot(name: str, run, tally: Tally) -> Optional[guest.Boot]:
+	"""run() a boot; print and tally its KTAP results (a boot that cannot
+	start counts as one failure)."""
+	try:
+		b = run()
+	except guest.GuestError as e:
+		print(f'  FAIL    boot {name}: {e}', flush=True)
+		tally.add(f'boot {name}', 0, 1)
+		return None
+	print('\n'.join(guest.describe(b)), flush=True)
+	tally.add(f'boot {name}', b.run.passed, b.run.failed, b.run.skipped)
+	return b
 
 
 def fast_loop(board: Board, kdir: str, driver: str, jobs: int, tally: Tally,
@@ -150,3 +162,85 @@ def fast_loop(board: Board, kdir: str, driver: str, jobs: int, tally: Tally,
 		return
 	print('\n'.join(guest.describe(b)), flush=True)
 	tally.add('boot fast', b.run.passed, b.run.failed, b.run.skipped)
+
+
+def _firmware() -> str:
+	proc = subprocess.run([os.path.join(TOP, 'scripts', 'fetch-rpi-firmware')],
+			      stdout=subprocess.PIPE, text=True)
+	return proc.stdout.strip() if proc.returncode == 0 else ''
+
+
+def _image_checks(board: Board, build: str, mode: str,
+		  img: image.Image) -> List[Tuple[str, bool, str]]:
+	"""What a board's firmware and kernel will find on the card."""
+	facts = image.inspect(img.path)
+	out = []
+	parts = facts['partitions']
+	out.append(('partition_table', facts['label_id'] == f'0x{image.DISK_ID:08x}' and
+		    [(p['type'], p.get('bootable', False)) for p in parts] == [('c', True), ('83', False)],
+		    f"label-id {facts['label_id']}, partitions {parts}"))
+	want = {board.sd_card.kernel, os.path.basename(board.dtbs[0]), 'overlays/ferro.dtbo',
+		'config.txt', 'cmdline.txt'} | set(board.sd_card.firmware)
+	have = set(facts['boot_files'])
+	out.append(('boot_files', want <= have, f'missing {sorted(want - have)}'))
+	with open(os.path.join(build, board.kernel_image), 'rb') as f:
+		kernel = f.read()
+	out.append(('kernel_is_the_build', facts['boot_file'](board.sd_card.kernel) == kernel,
+		    f'{board.sd_card.kernel} differs from {board.kernel_image}'))
+	config = facts['boot_file']('config.txt').decode()
+	out.append(('config_txt', f'kernel={board.sd_card.kernel}\n' in config and
+		    'dtoverlay=ferro\n' in config, config))
+	cmdline = facts['boot_file']('cmdline.txt').decode().strip()
+	out.append(('cmdline_root_partuuid', f'root=PARTUUID={image.root_partuuid()}' in cmdline
+		    and cmdline.endswith(f'-- {image.PLANS[mode]} {board.name} all'), cmdline))
+	release = guest.kernel_release(build)
+	root = facts['root_files']
+	need = ['/sbin/init', f'/lib/modules/{release}/modules.dep',
+		f'/lib/modules/{release}/modules.builtin']
+	out.append(('root_files', all(n in root for n in need),
+		    f'missing {[n for n in need if n not in root]}'))
+	links = {n: t for n, t in facts['links'].items() if n.startswith('/lib/modules/ferro/')}
+	if mode == 'm':
+		names = {f'ferro_{d}.ko' for d in compare.drivers()}
+		resolved = {os.path.basename(n) for n, t in links.items()
+			    if os.path.normpath(os.path.join('/lib/modules/ferro', t)) in root}
+		out.append(('ferro_modules_installed', names == resolved,
+			    f'want {sorted(names)}, resolving links {sorted(resolved)}'))
+	else:
+		out.append(('ferro_modules_built_in', not links, f'links {sorted(links)}'))
+	return out
+
+
+def sd_cards(builds: Dict[str, str], tally: Tally) -> None:
+	"""The Raspberry Pi boards' SD-card images: built for both modes and
+	checked from the outside; the Pi 4's booted in QEMU raspi4b."""
+	firmware = _firmware()
+	tally.add('rpi firmware', 1 if firmware else 0, 0 if firmware else 1)
+	if not firmware:
+		print('  FAIL    scripts/fetch-rpi-firmware found no Pi 4 firmware', flush=True)
+	for name in boards.available():
+		board = boards.load(name)
+		if not board.sd_card:
+			continue
+		for mode, build in sorted(builds.items()):
+			tag = f'{name}-{image.PLANS[mode]}'
+			start = time.monotonic()
+			try:
+				img = image.build_image(board, build, mode,
+							os.path.join(kbuild.cache_dir(), 'images', tag),
+							firmware or None)
+				checks = _image_checks(board, build, mode, img)
+			except (image.ImageError, guest.GuestError, OSError) as e:
+				print(f'  FAIL    image {tag}: {e}', flush=True)
+				tally.add(f'image {tag}', 0, 1)
+				continue
+			bad = [c for c in checks if not c[1]]
+			print(f'  IMAGE   {tag}: {len(checks) - len(bad)} passed, {len(bad)} failed '
+			      f'in {time.monotonic() - start:.1f}s ({img.path})', flush=True)
+			for c in bad:
+				print(f'    not ok {c[0]}\n      {c[2]}', flush=True)
+			tally.add(f'image {tag}', len(checks) - len(bad), len(bad))
+			if not board.qemu_binary:
+				continue
+			_tallied_boot(f'{tag}-sd', lambda: guest.boot_sd_card(
+				board, build, f'{tag}-sd', img.path, img.dtb, img.cmdline), tally)

@@ -11,6 +11,7 @@ import glob
 import gzip
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -203,7 +204,18 @@ def boot(board: Board, build: str, name: str, plan: str, cmdline: str = '',
 	dtb = device_tree(board, dt_variant)
 	if dtb:
 		cmd += ['-dtb', dtb]
-	log_path = os.path.join(run_dir(board), f'{name}.log')
+	return _run_qemu(cmd, name, os.path.join(run_dir(board), f'{name}.log'), timeout)
+
+
+# The guest init's last line; machines that cannot power off (raspi4b)
+# halt after it, so the harness stops QEMU once it has been printed.
+END_LINE = re.compile(r'^# ferro-init: \d+ passed, \d+ failed', re.M)
+
+
+def _run_qemu(cmd: List[str], name: str, log_path: str, timeout: int,
+	      halts: bool = False) -> Boot:
+	"""Run QEMU with its console in log_path until it exits, or, when the
+	machine `halts` instead of powering off, until the end line is out."""
 	start = time.monotonic()
 	timed_out = False
 	with open(log_path, 'wb') as log:
@@ -212,7 +224,17 @@ def boot(board: Board, build: str, name: str, plan: str, cmdline: str = '',
 		proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
 					stderr=subprocess.STDOUT)
 		try:
-			proc.wait(timeout=timeout)
+			if halts:
+				while proc.poll() is None:
+					if time.monotonic() - start > timeout:
+						raise subprocess.TimeoutExpired(cmd, timeout)
+					with open(log_path, 'rb') as f:
+						if END_LINE.search(f.read().decode('utf-8', 'replace')):
+							time.sleep(1)	# the halt message
+							proc.kill()
+							break
+					time.sleep(0.5)
+			proc.wait(timeout=max(1, timeout - (time.monotonic() - start)))
 		except subprocess.TimeoutExpired:
 			timed_out = True
 			proc.kill()
@@ -222,8 +244,48 @@ def boot(board: Board, build: str, name: str, plan: str, cmdline: str = '',
 		text = f.read().decode('utf-8', 'replace')
 	run = ktap.parse(text)
 	if timed_out:
-		run.errors.append(f'QEMU did not power off within {timeout}s')
+		run.errors.append(f'QEMU did not {"halt" if halts else "power off"} within {timeout}s')
 	return Boot(name, log_path, seconds, timed_out, run)
+
+
+def sd_card_dtb(board: Board, dtb: str) -> str:
+	"""The board's DTB (overlay applied) with the board's QEMU edits, in
+	the run directory."""
+	out = os.path.join(run_dir(board), f'{board.name}-qemu.dtb')
+	shutil.copy(dtb, out + '.tmp')
+	for edit in board.qemu_dt_edits:
+		node, change = edit.split(' ', 1)
+		if change.startswith('-'):
+			cmd = ['fdtput', '-d', out + '.tmp', node, change[1:]]
+		else:
+			prop, value = change.split('=', 1)
+			cmd = ['fdtput', '-t', 's', out + '.tmp', node, prop, value]
+		proc = subprocess.run(cmd, capture_output=True, text=True)
+		if proc.returncode != 0:
+			raise GuestError(f"cannot apply '{edit}' to {dtb}: {proc.stderr.strip()}")
+	os.rename(out + '.tmp', out)
+	return out
+
+
+def boot_sd_card(board: Board, build: str, name: str, image: str, dtb: str, cmdline: str,
+		 timeout: int = 240) -> Boot:
+	"""Boot an SD-card image the way the board's firmware would: the
+	build's kernel with the image's cmdline.txt, the root file system and
+	its init from the card (QEMU loads kernel and DTB itself; it does not
+	run the Pi firmware)."""
+	if not board.qemu_binary:
+		raise GuestError(f'board {board.name} does not boot in QEMU')
+	if not shutil.which(board.qemu_binary):
+		raise GuestError(f'{board.qemu_binary} not found (run make deps)')
+	if board.qemu_console:
+		cmdline = re.sub(r'\bconsole=\S+', f'console={board.qemu_console},115200', cmdline)
+	cmd = [board.qemu_binary] + board.qemu_machine + [
+		'-nographic', '-no-reboot',
+		'-kernel', os.path.join(build, board.kernel_image), '-dtb', sd_card_dtb(board, dtb),
+		'-drive', f'if=sd,format=raw,file={image},snapshot=on',
+		'-append', cmdline.replace(' -- ', ' panic=-1 -- ', 1)]
+	return _run_qemu(cmd, name, os.path.join(run_dir(board), f'{name}.log'), timeout,
+			 halts=True)
 
 
 def describe(b: Boot) -> List[str]:

@@ -43,21 +43,35 @@ static void check_board(const char *board)
 }
 
 /*
- * Each driver's checks, per build mode, and the board they need (NULL: any
- * board; the driver's tests find out themselves what the board has).
+ * Each driver's checks, per build mode, and the boards they run on (NULL:
+ * any board; the driver's tests find out themselves what the board has).
  * Later drivers add a line here.
  */
 static const struct driver_tests {
 	const char *name;
 	void (*module)(void);
 	void (*builtin)(void);
-	const char *board;
+	const char *const *boards;
 } drivers[] = {
 	{ "lifecycle", lifecycle_module, lifecycle_builtin, NULL },
-	{ "cpufreq", cpufreq_module, cpufreq_builtin, "qemu-virt" },
+	{ "cpufreq", cpufreq_module, cpufreq_builtin,
+	  (const char *const[]){ "qemu-virt", "rpi4", "rpi5", NULL } },
 	{ "phy", phy_module, phy_builtin, NULL },
-	{ "null", null_module, null_builtin, "qemu-virt" },
+	{ "null", null_module, null_builtin,
+	  (const char *const[]){ "qemu-virt", "rpi4", "rpi5", NULL } },
 };
+
+static int runs_on(const struct driver_tests *t, const char *board)
+{
+	const char *const *b;
+
+	if (!t->boards)
+		return 1;
+	for (b = t->boards; *b; b++)
+		if (strcmp(*b, board) == 0)
+			return 1;
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -86,7 +100,7 @@ int main(int argc, char **argv)
 
 		if (*only && strcmp(only, drivers[i].name))
 			continue;
-		if (drivers[i].board && strcmp(drivers[i].board, board))
+		if (!runs_on(&drivers[i], board))
 			continue;
 		ran++;
 		if (strcmp(plan, "module") == 0)

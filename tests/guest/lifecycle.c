@@ -285,14 +285,18 @@ void lifecycle_builtin(void)
 	check_record("builtin", rec, "__ferro_lifecycle_init", "built-in", "SYSTEM_SCHEDULING",
 		     depth, init_chain, log);
 
-	/* Built-in initcalls run before user space starts. */
+	/*
+	 * Built-in initcalls run before user space starts: "Run /init as init
+	 * process" from an initramfs, "Run /sbin/init ..." from a root
+	 * file system (the SD-card images).
+	 */
 	{
 		char v[64] = "";
-		const char *run = log_find(log, "Run /init as init process");
+		const char *run = log_find(log, "as init process");
 
 		record_get(rec, "time", v, sizeof(v));
 		result(run && atof(v) > 0 && atof(v) < atof(run), "builtin_runs_before_init",
-		       "record time %s, /init started at %.6f", v, run ? atof(run) : -1.0);
+		       "record time %s, init started at %.6f", v, run ? atof(run) : -1.0);
 	}
 	free(rec);
 
