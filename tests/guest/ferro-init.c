@@ -33,10 +33,42 @@
 #include "ktest.h"
 #include "drivers.h"
 
+/*
+ * The device tree is the board's, with Ferro's additions. QEMU boards carry
+ * a ferro,board property in the tree Ferro merges into QEMU's; a Raspberry
+ * Pi boots the mainline tree (its root compatible names the model) with
+ * Ferro's overlay, which adds the ferro,cpufreq node.
+ */
+static const struct {
+	const char *board, *compatible;
+} real_boards[] = {
+	{ "rpi4", "raspberrypi,4-model-b" },
+	{ "rpi5", "raspberrypi,5-model-b" },
+};
+
 static void check_board(const char *board)
 {
 	char *dt = slurp("/proc/device-tree/ferro,board", NULL);
+	size_t i, len = 0;
 
+	for (i = 0; i < ARRAY_SIZE(real_boards); i++) {
+		char *compat, *node;
+
+		if (strcmp(real_boards[i].board, board))
+			continue;
+		compat = slurp("/proc/device-tree/compatible", &len);
+		node = slurp("/proc/device-tree/cpufreq/compatible", NULL);
+		result(compat && strcmp(compat, real_boards[i].compatible) == 0, "board_device_tree",
+		       "root compatible is '%s', expected '%s'", compat ? compat : "(none)",
+		       real_boards[i].compatible);
+		result(node && strcmp(node, "ferro,cpufreq") == 0, "board_ferro_overlay_applied",
+		       "/cpufreq compatible is '%s' (is dtoverlay=ferro in config.txt?)",
+		       node ? node : "(none)");
+		free(compat);
+		free(node);
+		free(dt);
+		return;
+	}
 	result(dt && strcmp(dt, board) == 0, "board_device_tree",
 	       "/proc/device-tree/ferro,board is '%s', expected '%s'", dt ? dt : "(none)", board);
 	free(dt);
