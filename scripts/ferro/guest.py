@@ -268,11 +268,11 @@ def sd_card_dtb(board: Board, dtb: str) -> str:
 
 
 def boot_sd_card(board: Board, build: str, name: str, image: str, dtb: str, cmdline: str,
-		 timeout: int = 240) -> Boot:
+		 extra: str = '', timeout: int = 240) -> Boot:
 	"""Boot an SD-card image the way the board's firmware would: the
-	build's kernel with the image's cmdline.txt, the root file system and
-	its init from the card (QEMU loads kernel and DTB itself; it does not
-	run the Pi firmware)."""
+	build's kernel with the image's cmdline.txt (plus `extra` kernel
+	parameters), the root file system and its init from the card (QEMU
+	loads kernel and DTB itself; it does not run the Pi firmware)."""
 	if not board.qemu_binary:
 		raise GuestError(f'board {board.name} does not boot in QEMU')
 	if not shutil.which(board.qemu_binary):
@@ -283,7 +283,7 @@ def boot_sd_card(board: Board, build: str, name: str, image: str, dtb: str, cmdl
 		'-nographic', '-no-reboot',
 		'-kernel', os.path.join(build, board.kernel_image), '-dtb', sd_card_dtb(board, dtb),
 		'-drive', f'if=sd,format=raw,file={image},snapshot=on',
-		'-append', cmdline.replace(' -- ', ' panic=-1 -- ', 1)]
+		'-append', cmdline.replace(' -- ', f' panic=-1 {extra} -- '.replace('  ', ' '), 1)]
 	return _run_qemu(cmd, name, os.path.join(run_dir(board), f'{name}.log'), timeout,
 			 halts=True)
 
