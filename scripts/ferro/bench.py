@@ -56,3 +56,33 @@ def rst(rows: List[Dict], command: str, about: str) -> str:
 	fmt = lambda cells: ' '.join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
 	lines = [rule, fmt(head), rule] + [fmt(b) for b in body] + [rule]
 	return (f'{about}\n\nReproduce with::\n\n   {command}\n\n' + '\n'.join(lines) + '\n')
+
+
+PROFILE = re.compile(r'# profile: driver=(\S+) symbol=(.+?) samples=(\d+) of=(\d+)')
+
+
+def profile(text: str) -> Dict[str, List[Tuple[str, int, int]]]:
+	"""The guest's sampled profile: per driver, (function, samples, total)
+	in descending order."""
+	out: Dict[str, List[Tuple[str, int, int]]] = {}
+	for m in PROFILE.finditer(text):
+		out.setdefault(m.group(1), []).append((m.group(2).strip(), int(m.group(3)),
+						       int(m.group(4))))
+	return out
+
+
+def profile_rst(prof: Dict[str, List[Tuple[str, int, int]]], top: int = 12) -> str:
+	"""The hottest functions of each driver's profile, side by side as
+	tables (share of the samples, in per cent)."""
+	parts = []
+	for driver in sorted(prof):
+		rows = prof[driver][:top]
+		if not rows:
+			continue
+		body = [(f'{100.0 * n / total:5.1f}', name) for name, n, total in rows]
+		head = ('%', f'{driver}: function ({rows[0][2]} samples)')
+		widths = [max(len(x) for x in col) for col in zip(head, *body)]
+		rule = ' '.join('=' * w for w in widths)
+		fmt = lambda cells: ' '.join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
+		parts.append('\n'.join([rule, fmt(head), rule] + [fmt(b) for b in body] + [rule]))
+	return '\n\n'.join(parts) + '\n'

@@ -13,6 +13,12 @@
  * the medians. Settings from the kernel command line, which the kernel
  * hands to init as environment: ferro_bench_runs (5), ferro_bench_ms
  * (2000 per workload).
+ *
+ * Then a profile of the memory-backed seqwrite_qd1 workload for ferro_null
+ * and null_blk: the workload runs in this thread while a perf cpu-clock
+ * event samples its instruction pointer every 100 us (guest time), kernel
+ * and user; the samples are resolved against /proc/kallsyms and printed
+ * as "# profile: driver=... symbol=... samples=N of=M".
  */
 
 #define _GNU_SOURCE
@@ -23,8 +29,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/perf_event.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -171,6 +181,165 @@ static void teardown(const char *driver)
 	}
 }
 
+#define PROFILE_PERIOD_NS 100000
+#define PROFILE_PAGES 256		/* ring buffer data pages (1 MiB) */
+#define MAX_SYMS 120000
+
+struct sym {
+	unsigned long addr;
+	char name[80];
+};
+
+static struct sym *syms;
+static size_t n_syms;
+
+static int cmp_sym(const void *a, const void *b)
+{
+	const struct sym *x = a, *y = b;
+
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/* The kernel's text symbols (modules included), sorted by address. */
+static void load_kallsyms(void)
+{
+	FILE *f = fopen("/proc/kallsyms", "r");
+	char line[256];
+
+	free(syms);
+	n_syms = 0;
+	syms = calloc(MAX_SYMS, sizeof(*syms));
+	while (f && syms && n_syms < MAX_SYMS && fgets(line, sizeof(line), f)) {
+		unsigned long addr;
+		char type, name[128], mod[64] = "";
+
+		if (sscanf(line, "%lx %c %127s %63s", &addr, &type, name, mod) < 3)
+			continue;
+		if (type != 't' && type != 'T')
+			continue;
+		syms[n_syms].addr = addr;
+		snprintf(syms[n_syms].name, sizeof(syms[n_syms].name), "%.60s%s%s", name,
+			 *mod ? " " : "", mod);
+		n_syms++;
+	}
+	if (f)
+		fclose(f);
+	if (syms)
+		qsort(syms, n_syms, sizeof(*syms), cmp_sym);
+}
+
+static const char *symbol(unsigned long ip)
+{
+	size_t lo = 0, hi = n_syms;
+
+	if (!n_syms || ip < syms[0].addr)
+		return "[user or unknown]";
+	while (hi - lo > 1) {
+		size_t mid = (lo + hi) / 2;
+
+		if (syms[mid].addr <= ip)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return syms[lo].name;
+}
+
+struct hit {
+	const char *name;
+	long count;
+};
+
+static int cmp_hit(const void *a, const void *b)
+{
+	const struct hit *x = a, *y = b;
+
+	return (y->count > x->count) - (y->count < x->count);
+}
+
+/*
+ * Run the workload in this thread under a cpu-clock sampler and print
+ * where its time went, by function. Returns 0 if it got samples.
+ */
+static int sample_workload(const char *driver, const char *path, int write, long ms)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE, .size = sizeof(attr),
+		.config = PERF_COUNT_SW_CPU_CLOCK, .sample_period = PROFILE_PERIOD_NS,
+		.sample_type = PERF_SAMPLE_IP, .disabled = 1,
+	};
+	long page = sysconf(_SC_PAGESIZE), total = 0, lost = 0;
+	size_t len = (PROFILE_PAGES + 1) * page, n_hits = 0, i;
+	struct perf_event_mmap_page *meta;
+	struct hit *hits;
+	struct worker w = { .path = path, .write = write, .seed = 1,
+			    .span = write ? WRITE_SPAN : (long long)DEVICE_MB << 20 };
+	unsigned char *data;
+	uint64_t head, tail;
+	int fd = syscall(SYS_perf_event_open, &attr, 0, -1, -1, 0);
+
+	if (fd < 0)
+		return -1;
+	meta = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (meta == MAP_FAILED) {
+		close(fd);
+		return -1;
+	}
+	data = (unsigned char *)meta + page;
+	w.until = now() + ms / 1e3;
+	ioctl(fd, PERF_EVENT_IOC_ENABLE, 0);
+	work(&w);
+	ioctl(fd, PERF_EVENT_IOC_DISABLE, 0);
+	head = __atomic_load_n(&meta->data_head, __ATOMIC_ACQUIRE);
+	tail = head > PROFILE_PAGES * (uint64_t)page ? head - PROFILE_PAGES * page : 0;
+	hits = calloc(4096, sizeof(*hits));
+	while (hits && tail + sizeof(struct perf_event_header) <= head) {
+		struct perf_event_header h;
+		uint64_t ip = 0;
+		size_t off = tail % (PROFILE_PAGES * page), k;
+		unsigned char rec[64];
+
+		for (k = 0; k < sizeof(h); k++)
+			((unsigned char *)&h)[k] = data[(off + k) % (PROFILE_PAGES * page)];
+		if (h.size < sizeof(h) || h.size > sizeof(rec))
+			break;
+		for (k = 0; k < h.size; k++)
+			rec[k] = data[(off + k) % (PROFILE_PAGES * page)];
+		tail += h.size;
+		if (h.type == PERF_RECORD_LOST) {
+			lost++;
+			continue;
+		}
+		if (h.type != PERF_RECORD_SAMPLE)
+			continue;
+		memcpy(&ip, rec + sizeof(h), sizeof(ip));
+		total++;
+		{
+			const char *name = symbol(ip);
+
+			for (k = 0; k < n_hits && hits[k].name != name; k++)
+				;
+			if (k == n_hits && n_hits < 4096)
+				hits[n_hits++].name = name;
+			if (k < n_hits)
+				hits[k].count++;
+		}
+	}
+	munmap(meta, len);
+	close(fd);
+	if (!hits)
+		return -1;
+	qsort(hits, n_hits, sizeof(*hits), cmp_hit);
+	printf("# profile: driver=%s workload=%s ops=%ld samples=%ld lost=%ld period_ns=%d\n",
+	       driver, write ? "seqwrite_qd1" : "randread_qd1", w.ops, total, lost,
+	       PROFILE_PERIOD_NS);
+	for (i = 0; i < n_hits && i < 25; i++)
+		printf("# profile: driver=%s symbol=%s samples=%ld of=%ld\n", driver, hits[i].name,
+		       hits[i].count, total);
+	free(hits);
+	return total > 0 && !w.errors ? 0 : -1;
+}
+
 static long env_long(const char *name, long fallback)
 {
 	const char *v = getenv(name);
@@ -229,4 +398,17 @@ void bench_plan(void)
 		}
 	}
 	result(ok, "bench_complete", "%s", why);
+
+	/* Where the time goes in the memory-backed seqwrite_qd1 row. */
+	load_kallsyms();
+	for (run = 0; run < 2; run++) {
+		const char *driver = run ? "null_blk" : "ferro_null";
+		const char *path = setup(driver, 1);
+		char name[64];
+
+		snprintf(name, sizeof(name), "bench_profile_%s", driver);
+		result(path && sample_workload(driver, path, 1, ms) == 0, name,
+		       "no samples for %s (perf_event_open or setup failed: errno %d)", driver, errno);
+		teardown(driver);
+	}
 }

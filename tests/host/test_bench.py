@@ -34,6 +34,19 @@ class Medians(unittest.TestCase):
 		self.assertIn('n/a', bench.rst(rows, 'make bench', 'x'))
 
 
+class Profile(unittest.TestCase):
+
+	def test_profile_lines(self):
+		text = ('# profile: driver=ferro_null symbol=a_fn [ferro_null] samples=30 of=40\n'
+			'# profile: driver=ferro_null symbol=b_fn samples=10 of=40\n'
+			'# profile: driver=null_blk symbol=c_fn samples=5 of=5\n')
+		prof = bench.profile(text)
+		self.assertEqual(prof['ferro_null'], [('a_fn [ferro_null]', 30, 40), ('b_fn', 10, 40)])
+		out = bench.profile_rst(prof)
+		self.assertIn(' 75.0 a_fn [ferro_null]', out)
+		self.assertIn('null_blk: function (5 samples)', out)
+
+
 class ShortRun(unittest.TestCase):
 	"""One run of 50 ms per measurement: every driver, configuration and
 	workload yields a positive value, and the table compares them."""
@@ -57,6 +70,9 @@ class ShortRun(unittest.TestCase):
 		self.assertEqual({(r[0], r[1], r[2]) for r in rows}, want)
 		for r in rows:
 			self.assertGreater(float(r[4]), 0, r)
+		# the sampled profile of both drivers follows the table
+		for driver in ('ferro_null', 'null_blk'):
+			self.assertRegex(table, rf'{driver}: function \(\d+ samples\)')
 
 
 if __name__ == '__main__':
