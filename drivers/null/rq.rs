@@ -10,7 +10,7 @@
 //! do (`req_op`, `blk_rq_pos`, `blk_rq_bytes`, `rq_for_each_segment`);
 //! those are `static inline` and have no Rust helper in 7.3.
 
-use core::ptr;
+use core::{mem::MaybeUninit, ptr};
 use kernel::{
     bindings,
     block::mq::{Operations, Request},
@@ -179,6 +179,15 @@ impl Segment<'_> {
         // SAFETY: The range is within the mapped segment (checked above)
         // and cannot overlap `dst`, which the driver owns.
         unsafe { ptr::copy_nonoverlapping(self.addr.add(at), dst.as_mut_ptr(), dst.len()) };
+        Ok(())
+    }
+
+    /// Copies `dst.len()` bytes from the segment at `at` into `dst`, which
+    /// may be uninitialised; on success every byte of `dst` is written.
+    pub(crate) fn read_uninit(&self, at: usize, dst: &mut [MaybeUninit<u8>]) -> Result {
+        self.check(at, dst.len())?;
+        // SAFETY: As in `read`; `MaybeUninit<u8>` has the layout of `u8`.
+        unsafe { ptr::copy_nonoverlapping(self.addr.add(at), dst.as_mut_ptr().cast(), dst.len()) };
         Ok(())
     }
 
