@@ -166,6 +166,7 @@ rustfmtcheck:
 	@rustfmt --check --config-path $(KSRC)/.rustfmt.toml $(RUST_SOURCES)
 
 clean:
-	rm -rf $(FERRO_CACHE)/build $(FERRO_CACHE)/run $(FERRO_CACHE)/extmod $(FERRO_CACHE)/probes
+	rm -rf $(FERRO_CACHE)/build $(FERRO_CACHE)/run $(FERRO_CACHE)/extmod $(FERRO_CACHE)/probes \
+		$(FERRO_CACHE)/images
 
 endif
