@@ -39,7 +39,7 @@ BUILD_ARGS = --board $(BOARD) --kdir $(KSRC) --jobs $(JOBS)
 -include $(FERRO_CACHE)/tools/env.mk
 
 .PHONY: help deps kernel-src kernels demo check test test-host modules \
-	integrate unintegrate patches rust-analyzer rustdoc compare bench image docs htmldocs rustfmt rustfmtcheck clean
+	integrate unintegrate patches rust-analyzer rustdoc compare bench image lava-jobs docs htmldocs rustfmt rustfmtcheck clean
 
 help:
 	@echo 'Ferro - Rust-for-Linux drivers, built in and as modules'
@@ -50,6 +50,8 @@ help:
 	@echo '  compare       measured built-in vs loadable report in compare/BOARD/ (BOOTS=5)'
 	@echo '  image         BOARD=rpi4|rpi5: flashable SD-card image out/BOARD/ferro-BOARD.img'
 	@echo '                (FERRO_MODE=m|y, RPI_FIRMWARE=DIR for your own Pi 4 firmware)'
+	@echo '  lava-jobs     BOARD=... ARTIFACT_URL=...: LAVA jobs (validated) and their artefacts'
+	@echo '                in out/BOARD/lava/ (Documentation/boards/lava.rst)'
 	@echo '  bench         ferro_null vs C null_blk and rnull: IOPS, MB/s, ratios; writes'
 	@echo '                Documentation/drivers/null-bench.txt (BENCH_RUNS=5 BENCH_MS=2000)'
 	@echo
@@ -122,6 +124,11 @@ rust-analyzer: kernel-src
 BOOTS ?= 5
 compare: kernels
 	@scripts/ferro-compare --board $(BOARD) --kdir $(KSRC) --boots $(BOOTS)
+
+ARTIFACT_URL ?=
+lava-jobs: kernels
+	@test -n "$(ARTIFACT_URL)" || { echo 'make lava-jobs needs ARTIFACT_URL=<where out/$(BOARD)/lava/artifacts will be published>' >&2; exit 2; }
+	@scripts/lava-jobs --board $(BOARD) --artifact-url $(ARTIFACT_URL) --kdir $(KSRC)
 
 FERRO_MODE ?= m
 image: kernel-src
