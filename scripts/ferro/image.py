@@ -172,12 +172,23 @@ def build_image(board: Board, build: str, mode: str, out_dir: str,
 	if mode not in PLANS:
 		raise ImageError(f"FERRO_MODE must be m or y, not '{mode}'")
 	_need('mformat', 'mcopy', 'mmd', 'sfdisk', 'mke2fs', 'debugfs', 'dtc', 'fdtoverlay')
-	sd = board.sd_card
 	epoch = source_date_epoch()
 	os.makedirs(out_dir, exist_ok=True)
 	work = os.path.join(out_dir, '.work')
 	shutil.rmtree(work, ignore_errors=True)
 	os.makedirs(work)
+	try:
+		return _assemble(board, build, mode, out_dir, firmware, work, epoch)
+	finally:
+		# Nothing half-made stays behind: the image appears whole or not at all.
+		shutil.rmtree(work, ignore_errors=True)
+
+
+def _assemble(board: Board, build: str, mode: str, out_dir: str, firmware: Optional[str],
+	      work: str, epoch: int) -> Image:
+	"""build_image()'s work, in the scratch directory `work`."""
+	sd = board.sd_card
+	assert sd
 	env = {'SOURCE_DATE_EPOCH': str(epoch), 'TZ': 'UTC'}
 
 	dtb = overlay_dtb(board, build, work)
@@ -243,7 +254,6 @@ def build_image(board: Board, build: str, mode: str, out_dir: str,
 	shutil.copy(os.path.join(work, 'ferro.dtbo'), os.path.join(out_dir, 'ferro.dtbo'))
 	with open(os.path.join(out_dir, 'cmdline.txt'), 'w') as f:
 		f.write(line + '\n')
-	shutil.rmtree(work)
 	return Image(final, final_dtb, line, missing)
 
 

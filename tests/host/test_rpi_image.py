@@ -50,6 +50,14 @@ class Images(unittest.TestCase):
 			self.assertTrue(os.path.isfile(img.path))
 			self.assertNotIn('start4.elf', image.inspect(img.path)['boot_files'])
 
+	def test_a_failed_build_leaves_nothing(self):
+		with tempfile.TemporaryDirectory() as tmp:
+			out = os.path.join(tmp, 'out')
+			with self.assertRaisesRegex(image.ImageError, 'is missing: build the kernels first'):
+				image.build_image(boards.load('rpi4'), os.path.join(tmp, 'no-build'), 'm', out,
+						  None)
+			self.assertEqual(os.listdir(out), [])
+
 	def test_bad_source_date_epoch(self):
 		os.environ['SOURCE_DATE_EPOCH'] = 'yesterday'
 		try:
