@@ -153,21 +153,9 @@ def fast_loop(board: Board, kdir: str, driver: str, jobs: int, tally: Tally,
 	print(f'  FAST    {driver or "all drivers"} rebuilt out of tree in '
 	      f'{time.monotonic() - start:.1f}s', flush=True)
 	tally.add('fast build', 1, 0)
-	try:
-		cmdline = 'initcall_debug' + (f' ferro_stress={stress}' if stress else '')
-		b = guest.boot(board, build, 'fast', 'module', cmdline, modules=out, driver=driver)
-	except guest.GuestError as e:
-		print(f'  FAIL    boot fast: {e}', flush=True)
-		tally.add('boot fast', 0, 1)
-		return
-	print('\n'.join(guest.describe(b)), flush=True)
-	tally.add('boot fast', b.run.passed, b.run.failed, b.run.skipped)
-
-
-def _firmware() -> str:
-	proc = subprocess.run([os.path.join(TOP, 'scripts', 'fetch-rpi-firmware')],
-			      stdout=subprocess.PIPE, text=True)
-	return proc.stdout.strip() if proc.returncode == 0 else ''
+	cmdline = 'initcall_debug' + (f' ferro_stress={stress}' if stress else '')
+	_tallied_boot('fast', lambda: guest.boot(board, build, 'fast', 'module', cmdline,
+						 modules=out, driver=driver), tally)
 
 
 def _image_checks(board: Board, build: str, mode: str,
@@ -215,7 +203,7 @@ def sd_cards(builds: Dict[str, str], tally: Tally) -> None:
 	"""The Raspberry Pi boards' SD-card images: built for both modes and
 	checked from the outside; the Pi 4's booted in QEMU raspi4b, with 5
 	load/bind cycles per loop (the virt boots run the full counts)."""
-	firmware = _firmware()
+	firmware = image.fetch_firmware()
 	tally.add('rpi firmware', 1 if firmware else 0, 0 if firmware else 1)
 	if not firmware:
 		print('  FAIL    scripts/fetch-rpi-firmware found no Pi 4 firmware', flush=True)
@@ -245,4 +233,4 @@ def sd_cards(builds: Dict[str, str], tally: Tally) -> None:
 				continue
 			_tallied_boot(f'{tag}-sd', lambda: guest.boot_sd_card(
 				board, build, f'{tag}-sd', img.path, img.dtb, img.cmdline,
-				extra='ferro_stress=5'), tally)
+				extra=f'ferro_stress={guest.SHORT_LOOPS}'), tally)

@@ -62,7 +62,8 @@ def generate(board: Board, kdir: str, layout_path: str) -> Dict[str, str]:
 	# per stress loop (make check's virt boots run the full counts).
 	for mode, plan in (('m', 'module'), ('y', 'builtin')):
 		b = guest.boot(board, builds[mode], f'docs-{plan}', plan,
-			       guest.PLAN_CMDLINE[plan] + ' ferro_stress=5', dump_kmsg=True)
+			       guest.PLAN_CMDLINE[plan] + f' ferro_stress={guest.SHORT_LOOPS}',
+			       dump_kmsg=True)
 		if b.run.failed:
 			raise guest.GuestError(f'{b.name}: guest checks failed (log: {b.log_path})')
 		with open(b.log_path, errors='replace') as f:
@@ -72,7 +73,8 @@ def generate(board: Board, kdir: str, layout_path: str) -> Dict[str, str]:
 		ob = boards.load(other)
 		for mode, plan in (('m', 'module'), ('y', 'builtin')):
 			b = guest.boot(ob, builds[mode], f'docs-{other}-{plan}', plan,
-				       guest.PLAN_CMDLINE[plan] + ' ferro_stress=5', driver=name,
+				       guest.PLAN_CMDLINE[plan] + f' ferro_stress={guest.SHORT_LOOPS}',
+				       driver=name,
 				       dump_kmsg=True)
 			if b.run.failed:
 				raise guest.GuestError(f'{b.name}: guest checks failed (log: {b.log_path})')

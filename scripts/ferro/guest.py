@@ -109,6 +109,11 @@ def initramfs(board: Board, build: str, tag: str, modules: Optional[str] = None,
 	return out
 
 
+# The guest's stress loops run 50 cycles unless ferro_stress=N says
+# otherwise; boots that repeat what the full-count boots already showed
+# (the fast loop in make check, the docs, the SD-card boots) run this many.
+SHORT_LOOPS = 5
+
 # The kernel command line of each plan's standard boot (make check, compare,
 # docs): initcall_debug for the initcall timeline, and the drivers' tracing
 # switches, which a built-in driver can only get from the command line.
@@ -180,6 +185,13 @@ class Boot:
 	run: ktap.Run
 
 
+def _require_qemu(board: Board) -> None:
+	if not board.qemu_binary:
+		raise GuestError(f'board {board.name} does not boot in QEMU')
+	if not shutil.which(board.qemu_binary):
+		raise GuestError(f'{board.qemu_binary} not found (run make deps)')
+
+
 def boot(board: Board, build: str, name: str, plan: str, cmdline: str = '',
 	 timeout: int = 120, modules: Optional[str] = None, driver: str = '',
 	 dump_kmsg: bool = False, dt_variant: str = '',
@@ -189,10 +201,7 @@ def boot(board: Board, build: str, name: str, plan: str, cmdline: str = '',
 	`dump_kmsg` has the guest print the whole kernel log at the end;
 	`dt_variant` boots with one of the board's broken device trees; `extra`
 	adds files to the initramfs."""
-	if not board.qemu_binary:
-		raise GuestError(f'board {board.name} does not boot in QEMU')
-	if not shutil.which(board.qemu_binary):
-		raise GuestError(f'{board.qemu_binary} not found (run make deps)')
+	_require_qemu(board)
 	image = os.path.join(build, board.kernel_image)
 	initrd = initramfs(board, build, name, modules, extra)
 	append = ' '.join(filter(None, [f'console={board.console}', 'panic=-1', 'quiet',
@@ -273,10 +282,7 @@ def boot_sd_card(board: Board, build: str, name: str, image: str, dtb: str, cmdl
 	build's kernel with the image's cmdline.txt (plus `extra` kernel
 	parameters), the root file system and its init from the card (QEMU
 	loads kernel and DTB itself; it does not run the Pi firmware)."""
-	if not board.qemu_binary:
-		raise GuestError(f'board {board.name} does not boot in QEMU')
-	if not shutil.which(board.qemu_binary):
-		raise GuestError(f'{board.qemu_binary} not found (run make deps)')
+	_require_qemu(board)
 	if board.qemu_console:
 		cmdline = re.sub(r'\bconsole=\S+', f'console={board.qemu_console},115200', cmdline)
 	cmd = [board.qemu_binary] + board.qemu_machine + [

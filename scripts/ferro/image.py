@@ -88,8 +88,9 @@ def config_txt(board: Board) -> str:
 	return '\n'.join(lines) + '\n'
 
 
-def _run(cmd: List[str], env: Optional[Dict[str, str]] = None) -> None:
-	proc = subprocess.run(cmd, capture_output=True, text=True,
+def _run(cmd: List[str], env: Optional[Dict[str, str]] = None,
+	 stdin: Optional[str] = None) -> None:
+	proc = subprocess.run(cmd, capture_output=True, text=True, input=stdin,
 			      env=dict(os.environ, **(env or {})))
 	if proc.returncode != 0:
 		raise ImageError(f'{cmd[0]} failed ({proc.returncode}):\n{proc.stderr or proc.stdout}')
@@ -101,15 +102,32 @@ def _need(*tools: str) -> None:
 		raise ImageError(f"{', '.join(gone)} not found (run make deps)")
 
 
+def fetch_firmware() -> str:
+	"""The boot firmware's directory from scripts/fetch-rpi-firmware, or ''
+	(it says on stderr what is missing)."""
+	proc = subprocess.run([os.path.join(TOP, 'scripts', 'fetch-rpi-firmware')],
+			      stdout=subprocess.PIPE, text=True)
+	return proc.stdout.strip() if proc.returncode == 0 else ''
+
+
+def mainline_dtb(board: Board, build: str) -> str:
+	"""The board's mainline DTB as the build made it."""
+	return os.path.join(build, 'arch', board.arch, 'boot', 'dts', board.dtbs[0])
+
+
+def overlaid_dtb_name(board: Board) -> str:
+	"""The file name of the board's DTB with Ferro's overlay applied."""
+	return os.path.basename(board.dtbs[0])[:-len('.dtb')] + '-ferro.dtb'
+
+
 def overlay_dtb(board: Board, build: str, out_dir: str) -> str:
 	"""Compile the overlay (dtc -@) and apply it to the board's DTB."""
 	dtbo = os.path.join(out_dir, 'ferro.dtbo')
 	_run(['dtc', '-@', '-q', '-I', 'dts', '-O', 'dtb', '-o', dtbo, board.overlay_path()])
-	base = os.path.join(build, 'arch', board.arch, 'boot', 'dts', board.dtbs[0])
+	base = mainline_dtb(board, build)
 	if not os.path.exists(base):
 		raise ImageError(f'{base} is missing: build the kernels first (make kernels)')
-	name = os.path.basename(board.dtbs[0])[:-len('.dtb')] + '-ferro.dtb'
-	dtb = os.path.join(out_dir, name)
+	dtb = os.path.join(out_dir, overlaid_dtb_name(board))
 	_run(['fdtoverlay', '-i', base, '-o', dtb, dtbo])
 	return dtb
 
@@ -195,8 +213,7 @@ def _assemble(board: Board, build: str, mode: str, out_dir: str, firmware: Optio
 	line = cmdline(board, mode)
 	boot_files = {
 		sd.kernel: os.path.join(build, board.kernel_image),
-		os.path.basename(board.dtbs[0]): os.path.join(build, 'arch', board.arch, 'boot',
-							       'dts', board.dtbs[0]),
+		os.path.basename(board.dtbs[0]): mainline_dtb(board, build),
 		'overlays/ferro.dtbo': os.path.join(work, 'ferro.dtbo'),
 	}
 	for name, text in (('config.txt', config_txt(board)), ('cmdline.txt', line + '\n')):
@@ -223,10 +240,7 @@ def _assemble(board: Board, build: str, mode: str, out_dir: str, firmware: Optio
 	table = (f'label: dos\nlabel-id: 0x{DISK_ID:08x}\nunit: sectors\n'
 		 f'start={boot_start}, size={boot_size}, type=c, bootable\n'
 		 f'start={root_start}, type=83\n')
-	proc = subprocess.run(['sfdisk', '--quiet', '--no-reread', '--no-tell-kernel', tmp],
-			      input=table, capture_output=True, text=True)
-	if proc.returncode != 0:
-		raise ImageError(f'sfdisk failed:\n{proc.stderr}')
+	_run(['sfdisk', '--quiet', '--no-reread', '--no-tell-kernel', tmp], stdin=table)
 
 	fat = f'{tmp}@@{boot_start * 512}'
 	_run(['mformat', '-i', fat, '-F', '-N', BOOT_SERIAL, '-v', 'FERRO-BOOT',
