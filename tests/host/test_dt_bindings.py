@@ -8,7 +8,7 @@ import tempfile
 import unittest
 
 from tests.host.common import TOP, build_dir, kernel_source
-from ferro import board as boards
+from ferro import board as boards, image
 
 CHECK = os.path.join(TOP, 'scripts', 'check-dt-bindings')
 
@@ -24,14 +24,10 @@ class Bindings(unittest.TestCase):
 		cls.tmp = tempfile.TemporaryDirectory()
 		cls.dtbs = []
 		for name in ('rpi4', 'rpi5'):
-			b = boards.load(name)
-			dtbo = os.path.join(cls.tmp.name, name + '.dtbo')
-			run('dtc', '-@', '-q', '-I', 'dts', '-O', 'dtb', '-o', dtbo, b.overlay_path())
 			for mode in ('m', 'y'):
-				base = os.path.join(build_dir(mode), 'arch', b.arch, 'boot', 'dts', b.dtbs[0])
-				out = os.path.join(cls.tmp.name, f'{name}-{mode}.dtb')
-				run('fdtoverlay', '-i', base, '-o', out, dtbo)
-				cls.dtbs.append(out)
+				out = os.path.join(cls.tmp.name, f'{name}-{mode}')
+				os.makedirs(out)
+				cls.dtbs.append(image.overlay_dtb(boards.load(name), build_dir(mode), out))
 
 	@classmethod
 	def tearDownClass(cls):
