@@ -161,7 +161,10 @@ def makefile_position(kdir: str) -> str:
 		f'(after {objs[hits[0] - 1].split()[-1] if hits[0] else "nothing"})')
 
 
-def collect(board: Board, kdir: str, boots: int, say=print) -> Dict:
+def collect(board: Board, kdir: str, boots: int, stress: Optional[int] = None,
+	    say=print) -> Dict:
+	"""Boot each kernel `boots` times (stress loops of `stress` cycles, or
+	the guest's default) and gather the report's data."""
 	builds = {mode: kbuild.build_dir(board, k, kdir) for mode, k in MODES}
 	for mode, b in builds.items():
 		if not os.path.exists(os.path.join(b, board.kernel_image)):
@@ -169,8 +172,9 @@ def collect(board: Board, kdir: str, boots: int, say=print) -> Dict:
 	logs: Dict[str, List[BootLog]] = {'module': [], 'built-in': []}
 	for i in range(boots):
 		for mode, plan in (('module', 'module'), ('built-in', 'builtin')):
-			b = guest.boot(board, builds[mode], f'compare-{plan}-{i + 1}', plan,
-				       guest.PLAN_CMDLINE[plan], dump_kmsg=True)
+			cmdline = guest.PLAN_CMDLINE[plan] + (f' ferro_stress={stress}' if stress else '')
+			b = guest.boot(board, builds[mode], f'compare-{plan}-{i + 1}', plan, cmdline,
+				       dump_kmsg=True)
 			if b.run.failed:
 				raise guest.GuestError(f'{b.name}: {b.run.failed} guest checks failed '
 						       f'(log: {b.log_path})')

@@ -9,7 +9,7 @@ import unittest
 import xml.etree.ElementTree as ET
 
 from tests.host.common import TOP, build_dir, kernel_source
-from ferro import compare, report
+from ferro import compare, guest, report
 
 DATA = os.path.join(TOP, 'tests', 'data')
 
@@ -58,14 +58,16 @@ class Parser(unittest.TestCase):
 
 
 class EndToEnd(unittest.TestCase):
-	"""ferro-compare --boots 1 on the two builds: every cell is filled."""
+	"""ferro-compare --boots 1 on the two builds: every cell is filled (with
+	short stress loops: the make check boots run the full ones)."""
 
 	def test_compare_run(self):
 		build_dir('m')
 		build_dir('y')
 		with tempfile.TemporaryDirectory() as out:
 			p = subprocess.run([os.path.join(TOP, 'scripts', 'ferro-compare'), '--kdir',
-					    kernel_source(), '--boots', '1', '--out', out],
+					    kernel_source(), '--boots', '1', '--stress',
+					    str(guest.SHORT_LOOPS), '--out', out],
 					   capture_output=True, text=True)
 			self.assertEqual(p.returncode, 0, p.stdout[-3000:] + p.stderr[-3000:])
 			with open(os.path.join(out, 'report.json')) as f:
