@@ -14,7 +14,7 @@ ifneq ($(FERRO_WERROR),0)
 subdir-rustflags-y += -Dwarnings
 endif
 
-obj-$(CONFIG_FERRO) += drivers/
+obj-$(CONFIG_FERRO) += drivers/ tests/kmod/
 
 else # user entry point
 

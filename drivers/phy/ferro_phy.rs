@@ -189,19 +189,34 @@ impl<M: Model> Driver for FerroPhy<M> {
 
     fn probe(dev: &mut phy::Device) -> Result {
         trace(Call::Probe, dev.phy_id());
-        Ok(())
+        check_identity(dev, M::ID)
     }
 
     fn get_features(dev: &mut phy::Device) -> Result {
         trace(Call::GetFeatures, dev.phy_id());
-        dev.genphy_read_abilities()
+        dev.genphy_read_abilities().inspect_err(|e| {
+            dev_err!(
+                dev.as_ref(),
+                "cannot read the PHY's abilities: error {}\n",
+                e.to_errno()
+            );
+        })
     }
 
     fn soft_reset(dev: &mut phy::Device) -> Result {
         trace(Call::SoftReset, dev.phy_id());
         // Sets BMCR_RESET and polls it clear, bounded (600 ms): -ETIMEDOUT
         // rather than a hang if the PHY never comes back.
-        dev.genphy_soft_reset()
+        dev.genphy_soft_reset().inspect_err(|e| {
+            if *e == ETIMEDOUT {
+                dev_err!(
+                    dev.as_ref(),
+                    "soft reset: BMCR_RESET still set after 600 ms\n"
+                );
+            } else {
+                dev_err!(dev.as_ref(), "soft reset failed: error {}\n", e.to_errno());
+            }
+        })
     }
 
     fn config_aneg(dev: &mut phy::Device) -> Result {
@@ -226,14 +241,80 @@ impl<M: Model> Driver for FerroPhy<M> {
     }
 }
 
+/// Refuses a PHY whose ID registers do not hold `expected`.
+///
+/// phylib matched the driver on the ID it created the device with, which
+/// comes from these registers when the bus is scanned, but from the device
+/// tree when a PHY node says `compatible = "ethernet-phy-idXXXX.XXXX"`; a
+/// wrong board description then hands us a PHY we do not know. `-ENODEV`
+/// leaves the device unbound (the driver core logs nothing for it, so we
+/// do); an MDIO error fails the probe with that error.
+fn check_identity(dev: &mut phy::Device, expected: u32) -> Result {
+    let id = match read_id(dev) {
+        Ok(id) => id,
+        Err(e) => {
+            dev_err!(
+                dev.as_ref(),
+                "cannot read the PHY ID registers: error {}\n",
+                e.to_errno()
+            );
+            return Err(e);
+        }
+    };
+    if id != expected {
+        dev_err!(
+            dev.as_ref(),
+            "PHY ID registers read 0x{id:08x}, not 0x{expected:08x}: not binding\n"
+        );
+        return Err(ENODEV);
+    }
+    Ok(())
+}
+
+/// The 32-bit PHY ID from PHYSID1 (high half) and PHYSID2.
+fn read_id(dev: &mut phy::Device) -> Result<u32> {
+    let hi = dev.read(C22::PHYSID1)?;
+    let lo = dev.read(C22::PHYSID2)?;
+    Ok(regs::phy_id(hi, lo))
+}
+
+/// Marks the link down: the 7.3 kernel crate has no setter for
+/// `phydev->link`; a candidate for an upstream `phy::Device::set_link()`.
+fn set_link_down(dev: &mut phy::Device) {
+    let raw = core::ptr::from_mut(dev).cast::<bindings::phy_device>();
+    // SAFETY: As in `interface`, `raw` is the `phy_device` phylib handed
+    // to the callback, valid for its duration, and phylib holds
+    // `phydev->lock`, which guards `link`, while it calls `read_status`.
+    unsafe { (*raw).set_link(0) };
+}
+
 /// Link, speed and duplex: from the negotiated abilities when
-/// auto-negotiation is on, from BMCR when it is forced. An MDIO read error
-/// is returned as is; phylib then reports the link down.
+/// auto-negotiation is on, from BMCR when it is forced.
+///
+/// An MDIO error is not returned: phylib answers an error from
+/// `read_status` with a `WARN` and its error state. A PHY that cannot be
+/// read has no usable link, so the link is reported down (logged when it
+/// was up) and the next poll tries again.
 fn read_status(dev: &mut phy::Device) -> Result<u16> {
+    if let Err(e) = read_link(dev) {
+        if dev.is_link_up() {
+            dev_err!(
+                dev.as_ref(),
+                "link down: MDIO read failed: error {}\n",
+                e.to_errno()
+            );
+        }
+        set_link_down(dev);
+    }
+    Ok(0)
+}
+
+/// The body of [`read_status`], with MDIO errors returned.
+fn read_link(dev: &mut phy::Device) -> Result {
     dev.genphy_update_link()?;
     if dev.is_autoneg_enabled() {
         if !dev.is_link_up() || !dev.is_autoneg_completed() {
-            return Ok(0);
+            return Ok(());
         }
         dev.genphy_read_lpa()?;
         dev.resolve_aneg_linkmode();
@@ -246,7 +327,7 @@ fn read_status(dev: &mut phy::Device) -> Result<u16> {
             phy::DuplexMode::Half
         });
     }
-    Ok(0)
+    Ok(())
 }
 
 kernel::module_device_table!(

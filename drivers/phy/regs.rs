@@ -74,6 +74,12 @@ pub(crate) fn forced_mode(bmcr: u16) -> Mode {
     }
 }
 
+/// The 32-bit PHY ID phylib matches on, from PHYSID1 (bits 31:16) and
+/// PHYSID2 (bits 15:0).
+pub(crate) const fn phy_id(physid1: u16, physid2: u16) -> u32 {
+    (physid1 as u32) << 16 | physid2 as u32
+}
+
 /// Broadcom's auxiliary control register (0x18, `BCM_AUX_CTL` in
 /// `ferro_phy.rs`) with its "misc" shadow, and the 0x1c shadow block
 /// (`BCM_SHD`).
@@ -179,6 +185,13 @@ mod tests {
         );
         // Both speed bits set is reserved: treated as 10 Mb/s.
         assert_eq!(forced_mode(BMCR_SPEED1000 | BMCR_SPEED100).speed, 10);
+    }
+
+    #[test]
+    fn phy_id_from_registers() {
+        assert_eq!(phy_id(0x600d, 0x84a2), 0x600d84a2);
+        assert_eq!(phy_id(0x0141, 0x0cc2), 0x01410cc2);
+        assert_eq!(phy_id(0xffff, 0xffff), u32::MAX);
     }
 
     #[test]

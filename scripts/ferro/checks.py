@@ -187,6 +187,9 @@ def _image_checks(board: Board, build: str, mode: str,
 		f'/lib/modules/{release}/modules.builtin']
 	out.append(('root_files', all(n in root for n in need),
 		    f'missing {[n for n in need if n not in root]}'))
+	fixtures = {f'{m}.ko' for m in kbuild.fixture_modules()}
+	shipped = sorted(n for n in root if os.path.basename(n) in fixtures)
+	out.append(('no_test_fixtures', bool(fixtures) and not shipped, f'shipped {shipped}'))
 	links = {n: t for n, t in facts['links'].items() if n.startswith('/lib/modules/ferro/')}
 	if mode == 'm':
 		names = {f'ferro_{d}.ko' for d in compare.drivers()}

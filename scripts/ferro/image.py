@@ -26,7 +26,7 @@ import tempfile
 import time
 from typing import Dict, List, Optional
 
-from ferro import guest
+from ferro import guest, kbuild
 from ferro.board import Board, TOP
 
 MIB = 1024 * 1024
@@ -148,6 +148,17 @@ def _stage_root(board: Board, build: str, mode: str, root: str, epoch: int) -> N
 	for link in ('build', 'source'):
 		if os.path.islink(os.path.join(kmods, link)):
 			os.unlink(os.path.join(kmods, link))
+	# The test fixtures (tests/kmod) simulate hardware for the QEMU
+	# tests; a board has the real thing.
+	fixtures = {f'{m}.ko' for m in kbuild.fixture_modules()}
+	removed = False
+	for dirpath, _, files in os.walk(kmods):
+		for f in files:
+			if f in fixtures:
+				os.unlink(os.path.join(dirpath, f))
+				removed = True
+	if removed:
+		_run(['depmod', '-b', root, release])
 	for dirpath, _, files in os.walk(kmods):
 		for f in sorted(files):
 			if f.startswith('ferro_') and f.endswith('.ko'):

@@ -47,6 +47,11 @@ def siblings(board: Board) -> List[Board]:
 	return out
 
 
+def _kconfig_symbols(path: str) -> List[str]:
+	with open(path) as f:
+		return re.findall(r'^config (FERRO_[A-Z0-9_]+)$', f.read(), re.M)
+
+
 def ferro_symbols() -> List[str]:
 	"""Every tristate Ferro driver symbol, from the drivers' Kconfig files."""
 	syms = []
@@ -54,9 +59,20 @@ def ferro_symbols() -> List[str]:
 	for d in sorted(os.listdir(drivers)):
 		kconfig = os.path.join(drivers, d, 'Kconfig')
 		if os.path.isfile(kconfig):
-			with open(kconfig) as f:
-				syms += re.findall(r'^config (FERRO_[A-Z0-9_]+)$', f.read(), re.M)
+			syms += _kconfig_symbols(kconfig)
 	return syms
+
+
+def fixture_symbols() -> List[str]:
+	"""The test fixtures' symbols (tests/kmod/Kconfig): modules in both plans."""
+	return _kconfig_symbols(os.path.join(TOP, 'tests', 'kmod', 'Kconfig'))
+
+
+def fixture_modules() -> List[str]:
+	"""The test fixtures' module names (tests/kmod/Makefile), which a board
+	image leaves out."""
+	with open(os.path.join(TOP, 'tests', 'kmod', 'Makefile')) as f:
+		return re.findall(r'^obj-\$\(CONFIG_FERRO_[A-Z0-9_]+\)\s*\+=\s*(\w+)\.o$', f.read(), re.M)
 
 
 def parse_fragment(text: str) -> Dict[str, str]:
@@ -91,6 +107,7 @@ def fragment(board: Board, mode: str) -> str:
 			parts.append(f'# from {rel}\n{text}')
 	lines = ['# Ferro build mode', 'CONFIG_FERRO=y']
 	lines += [f'CONFIG_{s}={mode}' for s in ferro_symbols()]
+	lines += [f'CONFIG_{s}=m' for s in fixture_symbols()]
 	parts.append('\n'.join(lines) + '\n')
 	return '\n'.join(parts)
 

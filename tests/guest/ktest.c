@@ -163,6 +163,31 @@ const char *log_find_last(const char *log, const char *needle)
 	return p;
 }
 
+/* How long the kernel log is now: what is logged later follows it. */
+size_t log_mark(void)
+{
+	char *log = kernel_log();
+	size_t n = log ? strlen(log) : 0;
+
+	free(log);
+	return n;
+}
+
+/* The number of lines logged since `mark` (log_mark) that contain needle. */
+int log_count_since(size_t mark, const char *needle)
+{
+	char *log = kernel_log();
+	const char *p = NULL;
+	int n = 0;
+
+	if (log && strlen(log) >= mark)
+		p = log_find(log + mark, needle);
+	for (; p; p = log_find(p + strcspn(p, "\n"), needle))
+		n++;
+	free(log);
+	return n;
+}
+
 /* Prints text as KTAP diagnostic lines. */
 void diag(const char *title, const char *text)
 {

@@ -21,6 +21,8 @@ int exists(const char *path);
 char *kernel_log(void);
 const char *log_find(const char *log, const char *needle);
 const char *log_find_last(const char *log, const char *needle);
+size_t log_mark(void);
+int log_count_since(size_t mark, const char *needle);
 void diag(const char *title, const char *text);
 void diag_log(const char *needle);
 void line_of(const char *p, char *buf, size_t size);

@@ -6,6 +6,9 @@
  * interface up through the real MAC driver (macb) and phylib and check
  * the link, the RGMII delays phy-mode asked for, the captured call chains
  * and that frames flow (an ARP exchange with QEMU's user-mode gateway).
+ * There too, the fault cases run on ferro_mdio_sim's simulated bus
+ * (tests/kmod): ID mismatch, MDIO read errors at probe and at run time,
+ * a reset that never completes, plus the BCM54213PE's register work.
  */
 
 #define _GNU_SOURCE
@@ -21,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -245,6 +249,212 @@ static void check_device(const char *plan, int builtin)
 	check_up_down(plan);
 }
 
+/*
+ * The fault cases, on ferro_mdio_sim's bus (tests/kmod): a simulated
+ * BCM54213PE whose MDIO reads, ID registers, reset and link partner a
+ * test can break through debugfs, attached to phylib without a MAC.
+ */
+#define SIM_KO "/lib/modules/ferro/ferro_mdio_sim.ko"
+#define SIM_DIR "/sys/kernel/debug/ferro_mdio_sim"
+#define SIM_PHY "ferro-sim:01"
+#define BCM_DRIVER "Ferro BCM54213PE"
+#define BMCR_PDOWN 0x0800
+#define BCM_RX_SKEW 0x0100	/* auxiliary control misc shadow: RGMII RX skew */
+#define BCM_GTXCLK 0x0200	/* 0x1c shadow 3, clock control: GTXCLK delay */
+
+/* The value of `key` in a "key value" file of the simulator's, into buf. */
+static int sim_get(const char *file, const char *key, char *buf, size_t size)
+{
+	char path[128], *text, *p;
+	size_t klen = strlen(key);
+
+	snprintf(path, sizeof(path), SIM_DIR "/%s", file);
+	text = slurp(path, NULL);
+	*buf = '\0';
+	for (p = text; p && *p; p += strcspn(p, "\n") + (p[strcspn(p, "\n")] ? 1 : 0)) {
+		if (strncmp(p, key, klen) == 0 && p[klen] == ' ') {
+			snprintf(buf, size, "%.*s", (int)strcspn(p + klen + 1, "\n"), p + klen + 1);
+			break;
+		}
+	}
+	free(text);
+	return *buf != '\0';
+}
+
+static long sim_long(const char *file, const char *key)
+{
+	char buf[64];
+
+	return sim_get(file, key, buf, sizeof(buf)) ? strtol(buf, NULL, 0) : -1;
+}
+
+static int sim_set(const char *file, const char *value)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), SIM_DIR "/%s", file);
+	return write_file(path, value);
+}
+
+/* Waits up to `seconds` for the attached PHY's link to read `up`. */
+static int sim_wait_link(int up, double seconds)
+{
+	double start = now();
+
+	while (now() - start < seconds) {
+		if (sim_long("status", "link") == up)
+			return 1;
+		usleep(20000);
+	}
+	return 0;
+}
+
+/* Loads the simulator with `params`; the driver bound to its PHY into drv. */
+static int sim_load(const char *params, char *drv, size_t size)
+{
+	if (load_module(SIM_KO, params))
+		return 0;
+	link_name(MDIO_DIR "/" SIM_PHY "/driver", drv, size);
+	return 1;
+}
+
+static void sim_unload(void)
+{
+	if (unload_module("ferro_mdio_sim"))
+		diag("ferro_mdio_sim would not unload", strerror(errno));
+}
+
+/* A fault during probe: the PHY stays unbound and one line says why. */
+static void check_probe_fault(const char *plan, const char *what, const char *params,
+			      const char *message)
+{
+	char name[96], drv[64] = "";
+	size_t mark = log_mark();
+	int loaded = sim_load(params, drv, sizeof(drv)), lines;
+
+	lines = log_count_since(mark, message);
+	snprintf(name, sizeof(name), "%s_phy_fault_%s", plan, what);
+	result(loaded && !*drv && lines == 1, name,
+	       "ferro_mdio_sim %s: loaded %d, driver '%s', %d log lines '%s'", params,
+	       loaded, drv, lines, message);
+	if (loaded)
+		sim_unload();
+}
+
+/* Attach with phy-mode `mode`; 1 if the link came up at 1000/full. */
+static int sim_attach(const char *mode)
+{
+	char cmd[64], duplex[16] = "";
+
+	snprintf(cmd, sizeof(cmd), "attach %s", mode);
+	if (sim_set("control", cmd) || !sim_wait_link(1, 5))
+		return 0;
+	sim_get("status", "duplex", duplex, sizeof(duplex));
+	return sim_long("status", "speed") == 1000 && strcmp(duplex, "full") == 0;
+}
+
+/* The RGMII delays as the BCM54213PE's shadow registers hold them. */
+static void check_bcm_delays(const char *plan, const char *mode, int want)
+{
+	long misc, clk;
+	char name[96];
+	int up = sim_attach(mode);
+
+	misc = sim_long("regs", "aux_misc");
+	clk = sim_long("regs", "shd_clk_ctl");
+	snprintf(name, sizeof(name), "%s_phy_bcm_%s_delays", plan, mode);
+	result(up && misc >= 0 && clk >= 0 && !!(misc & BCM_RX_SKEW) == want &&
+	       !!(clk & BCM_GTXCLK) == want, name,
+	       "link up %d, misc shadow 0x%lx, clock control shadow 0x%lx", up, misc, clk);
+	sim_set("control", "detach");
+}
+
+static void check_faults(const char *plan)
+{
+	char name[96], drv[64] = "";
+	long bmcr_down, bmcr_up;
+	int ok, err, lines;
+	double t;
+	size_t mark;
+
+	mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
+	check_probe_fault(plan, "id_mismatch", "reg_id=0x01410cc2",
+			  "PHY ID registers read 0x01410cc2, not 0x600d84a2: not binding");
+	check_probe_fault(plan, "id_read_error", "fail_read_mask=0xc",
+			  "cannot read the PHY ID registers: error -5");
+	check_probe_fault(plan, "abilities_read_error", "fail_read_mask=0x2",
+			  "cannot read the PHY's abilities: error -5");
+
+	ok = sim_load("", drv, sizeof(drv));
+	snprintf(name, sizeof(name), "%s_phy_sim_bound", plan);
+	result(ok && strcmp(drv, BCM_DRIVER) == 0, name,
+	       "ferro_mdio_sim loaded %d, " SIM_PHY " bound to '%s'", ok, drv);
+	if (!ok)
+		return;
+
+	check_bcm_delays(plan, "rgmii-id", 1);
+	check_bcm_delays(plan, "rgmii", 0);
+
+	/* The link partner goes away and comes back. */
+	ok = sim_attach("rgmii-id");
+	ok = ok && !sim_set("link_off", "1") && sim_wait_link(0, 3);
+	ok = ok && !sim_set("link_off", "0") && sim_wait_link(1, 3);
+	snprintf(name, sizeof(name), "%s_phy_sim_link_partner_down_up", plan);
+	result(ok, name, "link %ld, link_changes %ld", sim_long("status", "link"),
+	       sim_long("status", "link_changes"));
+
+	/* suspend sets BMCR power down, resume clears it. */
+	ok = !sim_set("control", "suspend");
+	bmcr_down = sim_long("regs", "reg00");
+	ok = ok && !sim_set("control", "resume");
+	bmcr_up = sim_long("regs", "reg00");
+	snprintf(name, sizeof(name), "%s_phy_bcm_suspend_resume", plan);
+	result(ok && bmcr_down >= 0 && (bmcr_down & BMCR_PDOWN) && !(bmcr_up & BMCR_PDOWN),
+	       name, "BMCR suspended 0x%lx, resumed 0x%lx", bmcr_down, bmcr_up);
+
+	/*
+	 * BMSR reads fail while the link is up: read_status reports the
+	 * link down with one line, and phylib's state machine neither
+	 * WARNs nor stops; when reads work again the link comes back.
+	 */
+	sim_wait_link(1, 3);
+	mark = log_mark();
+	ok = !sim_set("fail_read_mask", "0x2") && sim_wait_link(0, 3);
+	ok = ok && !sim_set("fail_read_mask", "0") && sim_wait_link(1, 3);
+	lines = log_count_since(mark, "link down: MDIO read failed: error -5");
+	snprintf(name, sizeof(name), "%s_phy_fault_read_error_link_down", plan);
+	result(ok && lines == 1 && log_count_since(mark, "WARNING:") == 0, name,
+	       "link down and back up %d, %d log lines, %d warnings", ok, lines,
+	       log_count_since(mark, "WARNING:"));
+	sim_set("control", "detach");
+
+	/*
+	 * A reset that never completes: attaching runs soft_reset, whose
+	 * bounded wait ends in ETIMEDOUT; once the PHY behaves, a retry
+	 * attaches.
+	 */
+	mark = log_mark();
+	sim_set("reset_stuck", "1");
+	t = now();
+	ok = sim_set("control", "attach rgmii-id");
+	err = errno;
+	t = now() - t;
+	lines = log_count_since(mark, "soft reset: BMCR_RESET still set after 600 ms");
+	snprintf(name, sizeof(name), "%s_phy_fault_reset_timeout", plan);
+	result(ok == -1 && err == ETIMEDOUT && lines == 1 && t < 5 &&
+	       sim_long("status", "attached") == 0, name,
+	       "attach returned %d, errno %d after %.2fs, %d log lines", ok, err, t, lines);
+	report_fact("phy", "reset_timeout_seconds", "%.3f", t);
+	sim_set("reset_stuck", "0");
+	snprintf(name, sizeof(name), "%s_phy_fault_reset_retry", plan);
+	result(sim_attach("rgmii-id"), name, "no link after the retry (errno %d)", errno);
+	sim_set("control", "detach");
+
+	err = unload_module("ferro_mdio_sim") ? errno : 0;
+	snprintf(name, sizeof(name), "%s_phy_sim_unload", plan);
+	result(!err && !exists(MDIO_DIR "/" SIM_PHY), name, "delete_module: errno %d", err);
+}
+
 void phy_module(void)
 {
 	char name[96];
@@ -268,6 +478,7 @@ void phy_module(void)
 	report_fact("phy", "phy_present", "%s", have ? phy_dev : "no");
 	if (have) {
 		check_device("module", 0);
+		check_faults("module");
 		/*
 		 * An attached PHY holds a reference on its driver's module;
 		 * delete_module(O_NONBLOCK) answers EWOULDBLOCK.
@@ -310,7 +521,9 @@ void phy_builtin(void)
 	cmdline_facts("phy", "ferro_phy.");
 	builtin_delete_module("phy", "builtin_phy_delete_module_enoent");
 	kunit_suite("builtin", "ferro_phy");
-	if (find_phy())
+	if (find_phy()) {
 		check_device("builtin", 1);
+		check_faults("builtin");
+	}
 	report_fact("phy", "phy_present", "%s", *phy_dev ? phy_dev : "no");
 }
