@@ -58,7 +58,7 @@ def generate(board: Board, kdir: str, layout_path: str) -> Dict[str, str]:
 	release = guest.kernel_release(builds['m'])
 	header = HEADER.format(board=board.name, release=release)
 	logs = {}
-	# The excerpts are call chains and ELF facts, not loop counts: 5 cycles
+	# The excerpts are call chains and ELF facts, not loop counts: 2 cycles
 	# per stress loop (make check's virt boots run the full counts).
 	for mode, plan in (('m', 'module'), ('y', 'builtin')):
 		b = guest.boot(board, builds[mode], f'docs-{plan}', plan,

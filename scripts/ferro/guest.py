@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 import time
 from typing import List, Optional, Sequence, Tuple
 
@@ -53,11 +54,14 @@ def guest_init(board: Board) -> str:
 	out = os.path.join(run_dir(board), f'ferro-init-{key}')
 	if not os.path.exists(out):
 		cc = board.cross_compile + 'gcc'
+		# Boots may run side by side (make check): each builds its own copy.
+		tmp = f'{out}.{os.getpid()}.{threading.get_ident()}.tmp'
 		proc = subprocess.run([cc, '-static', '-pthread', '-O2', '-Wall', '-Wextra', '-Werror',
-				       '-o', out + '.tmp'] + [p for p in sources if p.endswith('.c')], capture_output=True, text=True)
+				       '-o', tmp] + [p for p in sources if p.endswith('.c')],
+				      capture_output=True, text=True)
 		if proc.returncode != 0:
 			raise GuestError(f'building the guest init failed:\n{proc.stderr}')
-		os.rename(out + '.tmp', out)
+		os.replace(tmp, out)
 	return out
 
 
@@ -112,7 +116,7 @@ def initramfs(board: Board, build: str, tag: str, modules: Optional[str] = None,
 # The guest's stress loops run 50 cycles unless ferro_stress=N says
 # otherwise; boots that repeat what the full-count boots already showed
 # (the fast loop in make check, the docs, the SD-card boots) run this many.
-SHORT_LOOPS = 5
+SHORT_LOOPS = 2
 
 # The kernel command line of each plan's standard boot (make check, compare,
 # docs): initcall_debug for the initcall timeline, and the drivers' tracing
@@ -151,10 +155,12 @@ def device_tree(board: Board, variant: str = '') -> Optional[str]:
 	out = os.path.join(run_dir(board), f'{board.name}{"-" + variant if variant else ""}-{key}.dtb')
 	if os.path.exists(out):
 		return out
+	# Boots may run side by side (make check): private scratch names.
+	scratch = f'{out}.{os.getpid()}.{threading.get_ident()}'
 	if whole:
 		dts = ''
 	else:
-		base = out + '.qemu.dtb'
+		base = scratch + '.qemu.dtb'
 		machine = list(board.qemu_machine)
 		i = machine.index('-M') + 1
 		machine[i] += f',dumpdtb={base}'
@@ -165,12 +171,12 @@ def device_tree(board: Board, variant: str = '') -> Optional[str]:
 	for path in [dtsi or whole] + extra:
 		with open(path) as f:
 			dts += '\n' + f.read()
-	proc = subprocess.run(['dtc', '-q', '-I', 'dts', '-O', 'dtb', '-o', out + '.tmp', '-'],
+	proc = subprocess.run(['dtc', '-q', '-I', 'dts', '-O', 'dtb', '-o', scratch + '.tmp', '-'],
 			      input=dts, capture_output=True, text=True)
 	if proc.returncode != 0:
 		what = whole or f"{dtsi} merged into QEMU's tree"
 		raise GuestError(f'dtc failed on {what}:\n{proc.stderr}')
-	os.rename(out + '.tmp', out)
+	os.replace(scratch + '.tmp', out)
 	if not whole:
 		os.unlink(base)
 	return out
