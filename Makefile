@@ -39,7 +39,7 @@ BUILD_ARGS = --board $(BOARD) --kdir $(KSRC) --jobs $(JOBS)
 -include $(FERRO_CACHE)/tools/env.mk
 
 .PHONY: help deps kernel-src kernels demo check test test-host modules \
-	integrate unintegrate patches rust-analyzer rustdoc compare bench image lava-jobs docs htmldocs rustfmt rustfmtcheck clean
+	integrate unintegrate patches rust-analyzer rustdoc compare stress bench image lava-jobs docs htmldocs rustfmt rustfmtcheck clean
 
 help:
 	@echo 'Ferro - Rust-for-Linux drivers, built in and as modules'
@@ -52,6 +52,8 @@ help:
 	@echo '                (FERRO_MODE=m|y, RPI_FIRMWARE=DIR for your own Pi 4 firmware)'
 	@echo '  lava-jobs     BOARD=... ARTIFACT_URL=...: LAVA jobs (validated) and their artefacts'
 	@echo '                in out/BOARD/lava/ (Documentation/boards/lava.rst)'
+	@echo '  stress        the debug kernels (lockdep, kmemleak, UBSAN, fault injection):'
+	@echo '                every loop STRESS=200 times, allocation failures injected'
 	@echo '  bench         ferro_null vs C null_blk and rnull: IOPS, MB/s, ratios; writes'
 	@echo '                Documentation/drivers/null-bench.txt (BENCH_RUNS=5 BENCH_MS=2000)'
 	@echo
@@ -81,6 +83,7 @@ help:
 	@echo '  FERRO_CACHE=DIR cache for sources, tools and builds (default: ~/.cache/ferro)'
 	@echo '  JOBS=N        parallel build jobs (default: nproc)'
 	@echo '  BOOTS=N       for `compare`: boots per mode (default: 5)'
+	@echo '  STRESS=N      for `stress`: cycles per stress loop (default: 200)'
 	@echo '  FERRO_MODE=m|y for `image`: Ferro as modules or built in (default: m)'
 
 deps:
@@ -100,6 +103,12 @@ demo: kernels
 
 check: kernel-src
 	@scripts/run-checks --board $(BOARD) --kdir $(KSRC) --jobs $(JOBS)
+
+# The debug kernels' stress and fault-injection pass with the full counts
+# (make check runs it with short loops). STRESS= cycles per loop.
+STRESS ?= 200
+stress: kernel-src
+	@scripts/run-checks --board $(BOARD) --kdir $(KSRC) --jobs $(JOBS) --stress $(STRESS)
 
 test-host:
 	@python3 -m unittest discover -s tests/host -t . -q

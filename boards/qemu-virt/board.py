@@ -13,4 +13,5 @@ BOARD = Board(
 	qemu_machine=['-M', 'virt', '-cpu', 'cortex-a57', '-smp', '4', '-m', '512', '-nic', 'none'],
 	console='ttyAMA0',
 	dtsi='ferro.dtsi',
+	debug_kconfig=['debug.config'],
 )

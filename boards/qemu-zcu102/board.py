@@ -17,4 +17,6 @@ BOARD = Board(
 		      '-nic', 'user', '-nic', 'user', '-nic', 'user', '-nic', 'user'],
 	console='ttyPS0',
 	dts='ferro-zcu102.dts',
+	# Boots the debug kernel too, for ferro_phy's share of the stress pass.
+	debug_kconfig=['../qemu-virt/debug.config'],
 )

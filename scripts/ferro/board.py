@@ -46,13 +46,17 @@ class Board:
 	# sets a string property, "NODE -PROP" deletes one.
 	qemu_dt_edits: List[str] = dataclasses.field(default_factory=list)
 	qemu_console: Optional[str] = None  # where QEMU's model differs from the board
+	# Fragments the debug kernel adds on top of `kconfig` (every checker on;
+	# make check's stress pass boots it).
+	debug_kconfig: List[str] = dataclasses.field(default_factory=list)
 
 	@property
 	def folder(self) -> str:
 		return os.path.join(BOARDS_DIR, self.name)
 
-	def kconfig_paths(self) -> List[str]:
-		return [os.path.join(self.folder, f) for f in self.kconfig]
+	def kconfig_paths(self, debug: bool = False) -> List[str]:
+		files = self.kconfig + (self.debug_kconfig if debug else [])
+		return [os.path.join(self.folder, f) for f in files]
 
 	def overlay_path(self) -> Optional[str]:
 		return os.path.join(self.folder, self.overlay) if self.overlay else None

@@ -30,6 +30,26 @@ BOOTS = [
 ]
 
 
+# The debug kernel's boots (boards with a debug fragment): every driver's
+# tests with short stress loops, then allocation failure injection on every
+# init and probe path and a kmemleak scan (tests/guest/faults.c). make check
+# boots QEMU virt, sampling every CHECK_FAULT_STRIDE-th allocation; make
+# stress boots every board, failing each allocation in turn, with the full
+# loop counts. (name, FERRO_MODE, plan, command line, driver, board, in
+# make check)
+DEBUG_BOOTS = [
+	('debug-module', 'm', 'module', guest.PLAN_CMDLINE['module'], '', '', True),
+	('debug-builtin', 'y', 'builtin', guest.PLAN_CMDLINE['builtin'], '', '', True),
+	('debug-zcu102-module', 'm', 'module', guest.PLAN_CMDLINE['module'], 'phy',
+	 'qemu-zcu102', False),
+	('debug-zcu102-builtin', 'y', 'builtin', guest.PLAN_CMDLINE['builtin'], 'phy',
+	 'qemu-zcu102', False),
+]
+CHECK_STRESS = 1
+CHECK_FAULT_STRIDE = 100
+FULL_STRESS = 200
+
+
 class Tally:
 	"""Passed/failed counts per section, and the closing line."""
 
@@ -56,6 +76,10 @@ class Tally:
 		return line + (f', {self.skipped} skipped' if self.skipped else '')
 
 
+def _print(line: str) -> None:
+	print(line, flush=True)
+
+
 def build_all(board: Board, kdir: str, jobs: int, tally: Tally) -> Dict[str, str]:
 	"""Build both modes; a failed build counts as one failed test."""
 	builds = {}
@@ -67,6 +91,33 @@ def build_all(board: Board, kdir: str, jobs: int, tally: Tally) -> Dict[str, str
 			print(f'  FAIL    build FERRO_MODE={mode}: {e}', flush=True)
 			tally.add(f'build FERRO_MODE={mode}', 0, 1)
 	return builds
+
+
+def build_debug(board: Board, kdir: str, jobs: int, tally: Tally) -> Dict[str, str]:
+	"""The debug kernels, both modes, if a board of this architecture has a
+	debug fragment; a failed build counts as one failed test."""
+	if not any(b.debug_kconfig for b in kbuild.siblings(board)):
+		return {}
+	builds = {}
+	for mode in kbuild.MODES:
+		try:
+			builds[mode] = kbuild.build(board, mode, kdir, jobs, debug=True)
+			tally.add(f'debug build FERRO_MODE={mode}', 1, 0)
+		except kbuild.BuildError as e:
+			print(f'  FAIL    debug build FERRO_MODE={mode}: {e}', flush=True)
+			tally.add(f'debug build FERRO_MODE={mode}', 0, 1)
+	return builds
+
+
+def debug_boots(board: Board, builds: Dict[str, str], tally: Tally, full: bool,
+		stress: int = FULL_STRESS, say=_print) -> None:
+	"""The debug kernels' boots: make check's sample (full=False), or every
+	board with `stress` cycles per loop and every allocation failed in turn."""
+	extra = (f' ferro_debug=1 ferro_stress={stress}' if full else
+		 f' ferro_debug=1 ferro_stress={CHECK_STRESS} ferro_fault_stride={CHECK_FAULT_STRIDE}')
+	boots = [(n, m, p, c + extra, d, '', o) for n, m, p, c, d, o, in_check in DEBUG_BOOTS
+		 if (full or in_check) and (boards.load(o) if o else board).debug_kconfig]
+	guest_boots(board, builds, tally, boots, timeout=3600 if full else 600, say=say)
 
 
 def host_tests(builds: Dict[str, str], kdir: str, tally: Tally) -> None:
@@ -91,12 +142,13 @@ def host_tests(builds: Dict[str, str], kdir: str, tally: Tally) -> None:
 
 
 def guest_boots(board: Board, builds: Dict[str, str], tally: Tally,
-		boots=BOOTS) -> List[guest.Boot]:
-	"""Boot every plan whose build exists; print and tally the KTAP results."""
+		boots=BOOTS, timeout: int = 120, say=_print) -> List[guest.Boot]:
+	"""Boot every plan whose build exists; print (say) and tally the KTAP
+	results."""
 	done = []
 	for name, mode, plan, cmdline, driver, variant, on in boots:
 		if mode not in builds:
-			print(f'  FAIL    boot {name}: no FERRO_MODE={mode} build', flush=True)
+			say(f'  FAIL    boot {name}: no FERRO_MODE={mode} build')
 			tally.add(f'boot {name}', 0, 1)
 			continue
 		target = boards.load(on) if on else board
@@ -106,23 +158,23 @@ def guest_boots(board: Board, builds: Dict[str, str], tally: Tally,
 			if target.arch != board.arch:
 				raise guest.GuestError(f'board {on} does not share the {board.arch} kernel')
 			return guest.boot(target, builds[mode], name, plan, cmdline, driver=driver,
-					  dt_variant=variant)
-		b = _tallied_boot(name, run, tally)
+					  dt_variant=variant, timeout=timeout)
+		b = _tallied_boot(name, run, tally, say)
 		if b:
 			done.append(b)
 	return done
 
 
-def _tallied_boot(name: str, run, tally: Tally) -> Optional[guest.Boot]:
-	"""run() a boot; print and tally its KTAP results (a boot that cannot
-	start counts as one failure)."""
+def _tallied_boot(name: str, run, tally: Tally, say=_print) -> Optional[guest.Boot]:
+	"""run() a boot; print (say) and tally its KTAP results (a boot that
+	cannot start counts as one failure)."""
 	try:
 		b = run()
 	except guest.GuestError as e:
-		print(f'  FAIL    boot {name}: {e}', flush=True)
+		say(f'  FAIL    boot {name}: {e}')
 		tally.add(f'boot {name}', 0, 1)
 		return None
-	print('\n'.join(guest.describe(b)), flush=True)
+	say('\n'.join(guest.describe(b)))
 	tally.add(f'boot {name}', b.run.passed, b.run.failed, b.run.skipped)
 	return b
 
@@ -204,7 +256,7 @@ def _image_checks(board: Board, build: str, mode: str,
 
 def sd_cards(builds: Dict[str, str], tally: Tally) -> None:
 	"""The Raspberry Pi boards' SD-card images: built for both modes and
-	checked from the outside; the Pi 4's booted in QEMU raspi4b, with 5
+	checked from the outside; the Pi 4's booted in QEMU raspi4b, with 2
 	load/bind cycles per loop (the virt boots run the full counts)."""
 	firmware = image.fetch_firmware()
 	tally.add('rpi firmware', 1 if firmware else 0, 0 if firmware else 1)

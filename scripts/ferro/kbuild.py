@@ -26,14 +26,17 @@ def cache_dir() -> str:
 	return os.environ.get('FERRO_CACHE') or os.path.expanduser('~/.cache/ferro')
 
 
-def build_dir(board: Board, mode: str, kdir: str) -> str:
-	"""The O= directory for a board's architecture, a mode and a kernel source.
+def build_dir(board: Board, mode: str, kdir: str, debug: bool = False) -> str:
+	"""The O= directory for a board's architecture, a mode and a kernel source
+	(and the debug kernel: the same plus the boards' debug fragments).
 
 	Every board of one architecture boots the same kernel (see
-	siblings()), so CI builds two kernels per architecture, not per board.
+	siblings()), so CI builds two kernels per architecture, not per board
+	(four with the debug kernels).
 	"""
 	tag = hashlib.sha256(os.path.realpath(kdir).encode()).hexdigest()[:8]
-	return os.path.join(cache_dir(), 'build', f'{board.arch}-{mode}-{tag}')
+	variant = f'{mode}-debug' if debug else mode
+	return os.path.join(cache_dir(), 'build', f'{board.arch}-{variant}-{tag}')
 
 
 def siblings(board: Board) -> List[Board]:
@@ -89,13 +92,16 @@ def parse_fragment(text: str) -> Dict[str, str]:
 	return out
 
 
-def fragment(board: Board, mode: str) -> str:
-	"""The union of the fragments of every board of this architecture, plus
-	every Ferro driver in the given mode. Conflicting values are an error."""
+def fragment(board: Board, mode: str, debug: bool = False) -> str:
+	"""The union of the fragments of every board of this architecture (with
+	their debug fragments for the debug kernel), plus every Ferro driver in
+	the given mode. Conflicting values are an error."""
 	parts = []
 	seen: Dict[str, Tuple[str, str]] = {}
-	for b in siblings(board):
-		for path in b.kconfig_paths():
+	# The debug kernel boots only on the boards that name a debug
+	# fragment, so the others' fragments (SoC drivers) stay out of it.
+	for b in (b for b in siblings(board) if b.debug_kconfig or not debug):
+		for path in b.kconfig_paths(debug):
 			rel = os.path.relpath(path, TOP)
 			with open(path) as f:
 				text = f.read()
@@ -211,9 +217,9 @@ def check_source(kdir: str, out: str) -> None:
 				 "use it with 'make modules KDIR=...'")
 
 
-def configure(board: Board, mode: str, kdir: str, out: str) -> None:
+def configure(board: Board, mode: str, kdir: str, out: str, debug: bool = False) -> None:
 	"""allnoconfig + fragment, redone only when the fragment changed."""
-	frag = fragment(board, mode)
+	frag = fragment(board, mode, debug)
 	stamp = os.path.join(out, '.ferro-fragment')
 	config = os.path.join(out, '.config')
 	if os.path.isfile(config) and os.path.isfile(stamp):
@@ -224,7 +230,7 @@ def configure(board: Board, mode: str, kdir: str, out: str) -> None:
 	frag_path = os.path.join(out, 'ferro.config')
 	with open(frag_path, 'w') as f:
 		f.write(frag)
-	start = step(f'configure {board.arch} (FERRO_MODE={mode})')
+	start = step(f'configure {board.arch} (FERRO_MODE={mode}{", debug" if debug else ""})')
 	env = dict(toolchain_env(), KCONFIG_ALLCONFIG=frag_path)
 	proc = subprocess.run(make_args(board, kdir, out) + ['allnoconfig'], env=env,
 			      capture_output=True, text=True)
@@ -243,21 +249,23 @@ def configure(board: Board, mode: str, kdir: str, out: str) -> None:
 	done('configure', start)
 
 
-def build(board: Board, mode: str, kdir: str, jobs: int) -> str:
+def build(board: Board, mode: str, kdir: str, jobs: int, debug: bool = False) -> str:
 	"""Configure and build; return the build directory."""
 	if mode not in MODES:
 		raise BuildError(f"FERRO_MODE must be one of {', '.join(MODES)}, not '{mode}'")
-	out = build_dir(board, mode, kdir)
+	if debug and not any(b.debug_kconfig for b in siblings(board)):
+		raise BuildError(f'no board of {board.arch} has a debug fragment (debug_kconfig)')
+	out = build_dir(board, mode, kdir, debug)
 	check_source(kdir, out)
 	subprocess.run([os.path.join(TOP, 'scripts', 'integrate-kernel-tree'), kdir], check=True)
 	rust_available(board, kdir, out)
-	configure(board, mode, kdir, out)
+	configure(board, mode, kdir, out, debug)
 	start = time.monotonic()
-	what = f'{board.arch} kernel (FERRO_MODE={mode}; boards: ' + \
-		', '.join(b.name for b in siblings(board)) + ')'
+	what = f'{board.arch} {"debug " if debug else ""}kernel (FERRO_MODE={mode}; boards: ' + \
+		', '.join(b.name for b in siblings(board) if b.debug_kconfig or not debug) + ')'
 	print(f'  BUILD   {what} in {out}', flush=True)
 	targets = [os.path.basename(board.kernel_image), 'modules']
-	targets += [dtb for b in siblings(board) for dtb in b.dtbs]
+	targets += [dtb for b in siblings(board) for dtb in b.dtbs if not debug]
 	steps = run_logged(make_args(board, kdir, out) + [f'-j{jobs}', 'CLIPPY=1'] + targets,
 		   os.path.join(out, 'ferro-build.log'),
 		   show=lambda l: 'drivers/ferro/' in l or 'warning:' in l or 'error:' in l)

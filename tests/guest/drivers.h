@@ -5,6 +5,8 @@
 #ifndef FERRO_DRIVERS_H
 #define FERRO_DRIVERS_H
 
+#include <stddef.h>
+
 void lifecycle_module(void);
 void lifecycle_builtin(void);
 void cpufreq_module(void);
@@ -14,5 +16,6 @@ void phy_builtin(void);
 void null_module(void);
 void null_builtin(void);
 void bench_plan(void);
+void debug_plan(const char *plan, const char *const *modules, size_t n);
 
 #endif /* FERRO_DRIVERS_H */

@@ -10,6 +10,9 @@
  *   module   drivers are /lib/modules/ferro/ferro_*.ko: load, inspect, unload them
  *   builtin  drivers ran their initcalls during boot: inspect what they left
  *   bench    ferro_null against C null_blk and rnull (make bench; bench.c)
+ * With ferro_debug=1 on the command line (the debug kernel's boots), the
+ * module and builtin plans end with fault injection and a kmemleak scan
+ * (faults.c).
  * Every test prints one KTAP result line; the run ends with a power-off.
  * Expectations come from what the guest can see (the kernel command line,
  * the record the driver wrote), never from a copy of an earlier run.
@@ -116,6 +119,7 @@ int main(int argc, char **argv)
 	const char *board = argc > 2 ? argv[2] : "";
 	const char *only = argc > 3 && strcmp(argv[3], "all") ? argv[3] : "";
 	int dump = argc > 4 && strcmp(argv[4], "kmsg") == 0;
+	const char *ran_names[ARRAY_SIZE(drivers)];
 	size_t i;
 	int ran = 0;
 
@@ -139,7 +143,7 @@ int main(int argc, char **argv)
 			continue;
 		if (!runs_on(&drivers[i], board))
 			continue;
-		ran++;
+		ran_names[ran++] = drivers[i].name;
 		if (strcmp(plan, "module") == 0)
 			drivers[i].module();
 		else if (strcmp(plan, "builtin") == 0)
@@ -149,6 +153,9 @@ int main(int argc, char **argv)
 	}
 	if (*only && !ran)
 		result(0, "driver_known", "no tests for driver '%s'", only);
+	/* The debug kernel's boots: fault injection and kmemleak (faults.c). */
+	if (getenv("ferro_debug") && (!strcmp(plan, "module") || !strcmp(plan, "builtin")))
+		debug_plan(plan, ran_names, ran);
 	if (*plan)
 		kernel_log_clean(plan);
 	if (dump) {
@@ -156,7 +163,9 @@ int main(int argc, char **argv)
 		diag_log("");
 	}
 	printf("1..%d\n# ferro-init: %d passed, %d failed\n", test_no,
-	       test_no - failures, failures);
+	       test_no - failures - skips, failures);
+	if (skips)
+		printf("# ferro-init: %d skipped\n", skips);
 	fflush(stdout);
 	sync();
 	reboot(RB_POWER_OFF);

@@ -13,8 +13,10 @@
 
 extern int test_no;
 extern int failures;
+extern int skips;
 
 void result(int ok, const char *name, const char *fmt, ...);
+void skip(const char *name, const char *fmt, ...);
 void report_fact(const char *driver, const char *key, const char *fmt, ...);
 char *slurp(const char *path, size_t *lenp);
 int exists(const char *path);

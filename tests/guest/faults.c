@@ -1,0 +1,484 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The debug kernel's extra checks (boards/qemu-virt/debug.config; the
+ * harness adds ferro_debug=1 to the command line), run after the drivers'
+ * own tests:
+ *
+ * - allocation failure injection on every init and probe path: the N-th
+ *   allocation made by this task fails (/proc/thread-self/fail-nth, slab
+ *   and page allocator alike), for N = 1, 2, ... until the operation
+ *   completes without reaching the N-th allocation. Module plan: each
+ *   driver's finit_module (the loader, the module's init, the probes it
+ *   triggers, its KUnit suites). Both plans: a sysfs bind of every device
+ *   a Ferro driver has bound. Each injected failure must end in an error
+ *   with nothing left behind (not in /proc/modules, not bound) or in a
+ *   success that unwinds, and the operation must succeed once no failure
+ *   is injected;
+ * - a kmemleak scan at the end: no unreferenced object anywhere.
+ *
+ * The kernel log check that follows (kernel_log_clean) fails on any
+ * WARNING, BUG, lockdep report, UBSAN report or Rust panic.
+ */
+
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "ktest.h"
+#include "drivers.h"
+
+#define FAIL_NTH "/proc/thread-self/fail-nth"
+#define KMEMLEAK "/sys/kernel/debug/kmemleak"
+#define DEBUGFS "/sys/kernel/debug"
+
+static int env_int(const char *name, int fallback)
+{
+	const char *env = getenv(name);
+	long n = env ? strtol(env, NULL, 10) : 0;
+
+	return n > 0 && n < INT_MAX ? n : fallback;
+}
+
+/* The most allocations one sweep fails, one at a time (ferro_fault_points=N). */
+static int max_points(void)
+{
+	return env_int("ferro_fault_points", 1000);
+}
+
+/*
+ * Every how many allocations one is failed (ferro_fault_stride=S): 1 fails
+ * each in turn (make stress); make check samples the whole path with a
+ * larger stride.
+ */
+static int stride(void)
+{
+	return env_int("ferro_fault_stride", 1);
+}
+
+/* What one sweep saw. */
+struct sweep {
+	int points;		/* failures injected */
+	int errors;		/* ... that made the operation fail */
+	int absorbed;		/* ... that the operation survived */
+	int errnos[4];		/* ENOMEM, EINVAL, ENODEV, other */
+	int done;		/* the operation completed with no failure injected */
+	char why[1400];		/* what went wrong, if anything */
+};
+
+static void count_errno(struct sweep *s, int err)
+{
+	s->errnos[err == ENOMEM ? 0 : err == EINVAL ? 1 : err == ENODEV ? 2 : 3]++;
+}
+
+/*
+ * One operation of a sweep, with the n-th allocation failing; 1 if the
+ * failure was injected (the counter reached zero), 0 if the operation
+ * finished first, -1 if fail-nth cannot be used. *ret and *err are the
+ * operation's result and errno.
+ */
+static int inject(int fd, int n, int (*op)(void *), void *ctx, int *ret, int *err)
+{
+	char buf[16];
+	ssize_t len;
+
+	snprintf(buf, sizeof(buf), "%d", n);
+	if (pwrite(fd, buf, strlen(buf), 0) < 0)
+		return -1;
+	*ret = op(ctx);
+	*err = errno;
+	len = pread(fd, buf, sizeof(buf) - 1, 0);
+	if (pwrite(fd, "0", 1, 0) < 0 || len <= 0)
+		return -1;
+	buf[len] = '\0';
+	return strtol(buf, NULL, 10) == 0;
+}
+
+/*
+ * Fails allocation 1, 2, ... of op until op runs through. After each
+ * point, clean(ctx, ret) undoes a success and checks that a failure left
+ * nothing behind (0 if so, else it explains in why).
+ */
+static void sweep(struct sweep *s, int (*op)(void *), int (*clean)(void *, int, char *, size_t),
+		  void *ctx)
+{
+	int fd = open(FAIL_NTH, O_RDWR | O_CLOEXEC), n, ret, err, injected;
+
+	memset(s, 0, sizeof(*s));
+	if (fd < 0) {
+		snprintf(s->why, sizeof(s->why), "cannot open " FAIL_NTH ": errno %d", errno);
+		return;
+	}
+	for (n = 1; s->points < max_points(); n += stride()) {
+		injected = inject(fd, n, op, ctx, &ret, &err);
+		if (injected < 0) {
+			snprintf(s->why, sizeof(s->why), "fail-nth unusable: errno %d", errno);
+			break;
+		}
+		if (!injected && ret) {
+			snprintf(s->why, sizeof(s->why),
+				 "failed with errno %d and no failure injected", err);
+			break;
+		}
+		if (injected) {
+			s->points++;
+			if (ret) {
+				s->errors++;
+				count_errno(s, err);
+			} else {
+				s->absorbed++;
+			}
+		}
+		if (clean(ctx, ret, s->why, sizeof(s->why)))
+			break;
+		if (!injected) {
+			s->done = 1;
+			break;
+		}
+	}
+	if (!s->done && !*s->why)
+		snprintf(s->why, sizeof(s->why), "still failing after %d points (allocation %d)",
+			 s->points, n);
+	close(fd);
+}
+
+static void report_sweep(const char *plan, const char *what, const struct sweep *s)
+{
+	char name[700];
+
+	static const char *const fmt =
+		"points=%d errors=%d absorbed=%d ENOMEM=%d EINVAL=%d ENODEV=%d other=%d";
+
+	report_fact("faults", what, fmt, s->points, s->errors, s->absorbed, s->errnos[0],
+		    s->errnos[1], s->errnos[2], s->errnos[3]);
+	snprintf(name, sizeof(name), "%s_fault_sweep_%s", plan, what);
+	result(s->done && s->points > 0, name, "%d points: %s", s->points,
+	       *s->why ? s->why : "no failure was injected");
+}
+
+/* finit_module of one driver's module. */
+struct load_ctx {
+	const char *name;	/* ferro_<driver> */
+	int fd;			/* the .ko, opened before the fault is armed */
+};
+
+static int load_op(void *p)
+{
+	struct load_ctx *c = p;
+
+	return syscall(SYS_finit_module, c->fd, "", 0);
+}
+
+static int load_clean(void *p, int ret, char *why, size_t size)
+{
+	struct load_ctx *c = p;
+
+	if (ret == 0) {
+		if (unload_module(c->name)) {
+			snprintf(why, size, "delete_module after a load: errno %d", errno);
+			return -1;
+		}
+		return 0;
+	}
+	if (in_proc_modules(c->name, NULL, 0)) {
+		snprintf(why, size, "a failed load left %s in /proc/modules", c->name);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Known not to unwind, so not swept (a crash would end the boot): the
+ * reason, in the test's skip line and Documentation/testing.rst.
+ */
+static const struct {
+	const char *driver, *why;
+} unsweepable_loads[] = {
+	{ "null",
+	  "kernel crate 7.3: configfs::Subsystem::new unregisters a subsystem that failed to register" },
+};
+
+static void sweep_module(const char *plan, const char *driver)
+{
+	struct load_ctx c;
+	char path[128], name[64], what[96];
+	struct sweep s;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(unsweepable_loads); i++) {
+		if (strcmp(unsweepable_loads[i].driver, driver) == 0) {
+			snprintf(what, sizeof(what), "%s_fault_sweep_%s_load", plan, driver);
+			skip(what, "%s", unsweepable_loads[i].why);
+			return;
+		}
+	}
+	snprintf(name, sizeof(name), "ferro_%s", driver);
+	snprintf(path, sizeof(path), "/lib/modules/ferro/%s.ko", name);
+	c.name = name;
+	c.fd = open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(what, sizeof(what), "%s_load", driver);
+	if (c.fd < 0 || in_proc_modules(name, NULL, 0)) {
+		memset(&s, 0, sizeof(s));
+		snprintf(s.why, sizeof(s.why), "%s: %s", path,
+			 c.fd < 0 ? strerror(errno) : "already loaded");
+	} else {
+		sweep(&s, load_op, load_clean, &c);
+	}
+	if (c.fd >= 0)
+		close(c.fd);
+	report_sweep(plan, what, &s);
+}
+
+/* A sysfs bind of one device to one driver. */
+struct bind_ctx {
+	char dir[600];		/* /sys/bus/<bus>/drivers/<driver> */
+	char dev[256];		/* the device's name on its bus */
+	int fd;			/* dir/bind, opened before the fault is armed */
+};
+
+static int bound(const struct bind_ctx *c)
+{
+	char path[900];
+
+	snprintf(path, sizeof(path), "%s/%s", c->dir, c->dev);
+	return exists(path);
+}
+
+static int release(const struct bind_ctx *c)
+{
+	char path[700];
+
+	snprintf(path, sizeof(path), "%s/unbind", c->dir);
+	return write_file(path, c->dev);
+}
+
+static int bind_op(void *p)
+{
+	struct bind_ctx *c = p;
+	ssize_t len = strlen(c->dev);
+
+	return write(c->fd, c->dev, len) == len ? 0 : -1;
+}
+
+static int bind_clean(void *p, int ret, char *why, size_t size)
+{
+	struct bind_ctx *c = p;
+
+	if (!bound(c)) {
+		if (ret == 0) {
+			snprintf(why, size, "bind returned 0 and %s is not bound", c->dev);
+			return -1;
+		}
+		return 0;
+	}
+	if (release(c)) {
+		snprintf(why, size, "unbind after a bind: errno %d", errno);
+		return -1;
+	}
+	return 0;
+}
+
+static void sweep_bind(const char *plan, const char *dir, const char *driver, const char *dev)
+{
+	struct bind_ctx c;
+	char path[700], what[600];
+	struct sweep s;
+	size_t i;
+
+	memset(&s, 0, sizeof(s));
+	snprintf(c.dir, sizeof(c.dir), "%s", dir);
+	snprintf(c.dev, sizeof(c.dev), "%s", dev);
+	snprintf(what, sizeof(what), "%s_bind_%s", driver, dev);
+	for (i = 0; what[i]; i++)
+		if (!((what[i] >= 'a' && what[i] <= 'z') || (what[i] >= '0' && what[i] <= '9')))
+			what[i] = '_';
+	snprintf(path, sizeof(path), "%s/bind", dir);
+	c.fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (c.fd < 0 || release(&c)) {
+		snprintf(s.why, sizeof(s.why), "cannot unbind %s from %s: errno %d", dev, dir,
+			 errno);
+	} else {
+		sweep(&s, bind_op, bind_clean, &c);
+		/* Leave it bound, as it was. */
+		if (!bound(&c) && (bind_op(&c) || !bound(&c)) && !*s.why)
+			snprintf(s.why, sizeof(s.why), "%s would not bind again", dev);
+	}
+	if (c.fd >= 0)
+		close(c.fd);
+	report_sweep(plan, what, &s);
+}
+
+/* ferro_null: powering on a configfs device (Device::add: tag set, queue, disk). */
+#define NULL_DIR "/sys/kernel/config/ferro_null/faults"
+
+static int power_op(void *p)
+{
+	int fd = *(int *)p;
+
+	return pwrite(fd, "1", 1, 0) == 1 ? 0 : -1;
+}
+
+static int power_clean(void *p, int ret, char *why, size_t size)
+{
+	char state[8] = "";
+
+	(void)p;
+	read_line(NULL_DIR "/power", state, sizeof(state));
+	if (ret == 0 || strcmp(state, "0")) {
+		if (strcmp(state, "1") || write_file(NULL_DIR "/power", "0")) {
+			snprintf(why, size, "power '%s' after %s: errno %d", state,
+				 ret ? "a failed power on" : "a power on", errno);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void sweep_null_power(const char *plan)
+{
+	struct sweep s;
+	int fd = -1;
+
+	memset(&s, 0, sizeof(s));
+	mount("configfs", "/sys/kernel/config", "configfs", 0, NULL);
+	if (!mkdir(NULL_DIR, 0755) && !write_file(NULL_DIR "/memory_backed", "1"))
+		fd = open(NULL_DIR "/power", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		snprintf(s.why, sizeof(s.why), NULL_DIR ": errno %d", errno);
+	else
+		sweep(&s, power_op, power_clean, &fd);
+	if (fd >= 0)
+		close(fd);
+	rmdir(NULL_DIR);
+	report_sweep(plan, "null_power_on", &s);
+}
+
+/* Devices bound to a Ferro driver on any bus, swept one by one. */
+static void sweep_bound_devices(const char *plan)
+{
+	DIR *buses = opendir("/sys/bus"), *drivers, *devs;
+	struct dirent *b, *d, *e;
+	char path[300];
+	int swept = 0;
+
+	while (buses && (b = readdir(buses))) {
+		if (b->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/%s/drivers", b->d_name);
+		drivers = opendir(path);
+		while (drivers && (d = readdir(drivers))) {
+			char dir[600];
+
+			if (strncasecmp(d->d_name, "ferro", 5))
+				continue;
+			snprintf(dir, sizeof(dir), "/sys/bus/%s/drivers/%s", b->d_name, d->d_name);
+			devs = opendir(dir);
+			while (devs && (e = readdir(devs))) {
+				if (e->d_type != DT_LNK || strcmp(e->d_name, "module") == 0)
+					continue;
+				sweep_bind(plan, dir, d->d_name, e->d_name);
+				swept++;
+			}
+			if (devs)
+				closedir(devs);
+		}
+		if (drivers)
+			closedir(drivers);
+	}
+	if (buses)
+		closedir(buses);
+	report_fact("faults", "bound_devices_swept", "%d", swept);
+}
+
+/*
+ * fail-nth counts the allocations the injectors consider: slab allocations
+ * and page allocations of order 1 and up (fail_page_alloc's min-order;
+ * order-0 pages are what vmalloc backs the module loader's copies with,
+ * one per page, which would make every load sweep thousands of points),
+ * including those that may sleep once the injectors stop ignoring them
+ * (their default). Quiet, or every injected failure would log a stack.
+ */
+static int setup_injection(void)
+{
+	static const char *const knobs[][2] = {
+		{ DEBUGFS "/failslab/ignore-gfp-wait", "N" },
+		{ DEBUGFS "/failslab/verbose", "0" },
+		{ DEBUGFS "/fail_page_alloc/ignore-gfp-wait", "N" },
+		{ DEBUGFS "/fail_page_alloc/ignore-gfp-highmem", "N" },
+		{ DEBUGFS "/fail_page_alloc/verbose", "0" },
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(knobs); i++) {
+		if (write_file(knobs[i][0], knobs[i][1])) {
+			diag("cannot set a fault injection knob", knobs[i][0]);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* A kmemleak scan; every unreferenced object it reports is a failure. */
+static void check_kmemleak(const char *plan)
+{
+	char name[64], *report;
+	size_t len = 0;
+
+	snprintf(name, sizeof(name), "%s_kmemleak_clean", plan);
+	if (write_file(KMEMLEAK, "scan")) {
+		result(0, name, "cannot scan: errno %d", errno);
+		return;
+	}
+	report = slurp(KMEMLEAK, &len);
+	if (report && len)
+		diag("kmemleak", report);
+	result(report && len == 0, name, "%s", report ? "unreferenced objects (above)" :
+	       "cannot read " KMEMLEAK);
+	free(report);
+}
+
+void debug_plan(const char *plan, const char *const *modules, size_t n)
+{
+	char name[64];
+	size_t i;
+	int ok;
+
+	mount("debugfs", DEBUGFS, "debugfs", 0, NULL);
+	snprintf(name, sizeof(name), "%s_debug_kernel", plan);
+	ok = exists(FAIL_NTH) && exists(KMEMLEAK) && exists(DEBUGFS "/failslab");
+	result(ok, name, "fail-nth %d, kmemleak %d, failslab %d: is this the debug kernel?",
+	       exists(FAIL_NTH), exists(KMEMLEAK), exists(DEBUGFS "/failslab"));
+	if (!ok || !setup_injection())
+		return;
+	if (strcmp(plan, "builtin") == 0) {
+		sweep_bound_devices(plan);
+		for (i = 0; i < n; i++)
+			if (strcmp(modules[i], "null") == 0)
+				sweep_null_power(plan);
+	} else {
+		for (i = 0; i < n; i++) {
+			char path[128], mod[64];
+
+			sweep_module(plan, modules[i]);
+			/* Loaded without faults, its devices are swept too. */
+			snprintf(mod, sizeof(mod), "ferro_%s", modules[i]);
+			snprintf(path, sizeof(path), "/lib/modules/ferro/%s.ko", mod);
+			if (load_module(path, "") == 0) {
+				sweep_bound_devices(plan);
+				if (strcmp(modules[i], "null") == 0)
+					sweep_null_power(plan);
+				unload_module(mod);
+			}
+		}
+	}
+	check_kmemleak(plan);
+}
