@@ -14,6 +14,9 @@
  *   with nothing left behind (not in /proc/modules, not bound) or in a
  *   success that unwinds, and the operation must succeed once no failure
  *   is injected;
+ * - unbind/bind of every such device, as many times as the stress loops
+ *   run, while a second thread reads its sysfs files and the cpufreq
+ *   policies';
  * - a kmemleak scan at the end: no unreferenced object anywhere.
  *
  * The kernel log check that follows (kernel_log_clean) fails on any
@@ -21,10 +24,12 @@
  */
 
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -287,6 +292,91 @@ static int bind_clean(void *p, int ret, char *why, size_t size)
 	return 0;
 }
 
+/*
+ * Unbind/bind N times while another thread keeps reading the device's
+ * sysfs files and the cpufreq policies' (which a cpufreq driver's unbind
+ * tears down): the reads may fail while the device is gone, the kernel
+ * must not splat, and the device must end up bound.
+ */
+struct readers {
+	char dev_dir[PATH_MAX];	/* the device's sysfs directory */
+	int stop;		/* set by the main thread, atomically */
+	long reads;
+};
+
+static void read_dir(struct readers *r, const char *dir, int depth)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[PATH_MAX + 300], buf[4096];
+	int fd;
+
+	while (d && (e = readdir(d)) && !__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
+		if (e->d_name[0] == '.' || !strcmp(e->d_name, "uevent") ||
+		    !strcmp(e->d_name, "driver_override"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (e->d_type == DT_DIR && depth > 0) {
+			read_dir(r, path, depth - 1);
+		} else if (e->d_type == DT_REG) {
+			fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+			if (fd >= 0) {
+				if (read(fd, buf, sizeof(buf)) >= 0)
+					__atomic_add_fetch(&r->reads, 1, __ATOMIC_RELAXED);
+				close(fd);
+			}
+		}
+	}
+	if (d)
+		closedir(d);
+}
+
+static void *reader(void *p)
+{
+	struct readers *r = p;
+
+	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
+		read_dir(r, r->dev_dir, 0);
+		read_dir(r, "/sys/devices/system/cpu/cpufreq", 1);
+	}
+	return NULL;
+}
+
+static void rebind_with_readers(const char *plan, const char *dir, const char *what,
+				struct bind_ctx *c)
+{
+	struct readers r = { .stop = 0, .reads = 0 };
+	long n = stress_count(), i;
+	char link[900], name[700], why[160] = "";
+	pthread_t t;
+	int started;
+
+	snprintf(link, sizeof(link), "%s/%s", dir, c->dev);
+	if (!realpath(link, r.dev_dir))
+		snprintf(r.dev_dir, sizeof(r.dev_dir), "%s", link);
+	started = pthread_create(&t, NULL, reader, &r) == 0;
+	/* The reader is under way before the first unbind. */
+	for (i = 0; started && i < 200 && !__atomic_load_n(&r.reads, __ATOMIC_RELAXED); i++)
+		usleep(10000);
+	for (i = 0; i < n; i++) {
+		if (release(c) || bound(c)) {
+			snprintf(why, sizeof(why), "unbind %ld: errno %d", i, errno);
+			break;
+		}
+		if (bind_op(c) || !bound(c)) {
+			snprintf(why, sizeof(why), "bind %ld: errno %d", i, errno);
+			break;
+		}
+	}
+	__atomic_store_n(&r.stop, 1, __ATOMIC_RELAXED);
+	if (started)
+		pthread_join(t, NULL);
+	report_fact("faults", "rebind_reads", "%s: %ld cycles, %ld reads", what, i, r.reads);
+	snprintf(name, sizeof(name), "%s_rebind_with_readers_%s", plan, what);
+	result(started && i == n && r.reads > 0, name, "%ld of %ld cycles, %ld reads: %s", i, n,
+	       r.reads, *why ? why : "no reader");
+}
+
 static void sweep_bind(const char *plan, const char *dir, const char *driver, const char *dev)
 {
 	struct bind_ctx c;
@@ -298,9 +388,11 @@ static void sweep_bind(const char *plan, const char *dir, const char *driver, co
 	snprintf(c.dir, sizeof(c.dir), "%s", dir);
 	snprintf(c.dev, sizeof(c.dev), "%s", dev);
 	snprintf(what, sizeof(what), "%s_bind_%s", driver, dev);
-	for (i = 0; what[i]; i++)
+	for (i = 0; what[i]; i++) {
+		what[i] = tolower((unsigned char)what[i]);
 		if (!((what[i] >= 'a' && what[i] <= 'z') || (what[i] >= '0' && what[i] <= '9')))
 			what[i] = '_';
+	}
 	snprintf(path, sizeof(path), "%s/bind", dir);
 	c.fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (c.fd < 0 || release(&c)) {
@@ -312,9 +404,11 @@ static void sweep_bind(const char *plan, const char *dir, const char *driver, co
 		if (!bound(&c) && (bind_op(&c) || !bound(&c)) && !*s.why)
 			snprintf(s.why, sizeof(s.why), "%s would not bind again", dev);
 	}
+	report_sweep(plan, what, &s);
+	if (c.fd >= 0 && bound(&c))
+		rebind_with_readers(plan, dir, what, &c);
 	if (c.fd >= 0)
 		close(c.fd);
-	report_sweep(plan, what, &s);
 }
 
 /* ferro_null: powering on a configfs device (Device::add: tag set, queue, disk). */
