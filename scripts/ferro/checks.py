@@ -76,48 +76,34 @@ class Tally:
 		return line + (f', {self.skipped} skipped' if self.skipped else '')
 
 
-def _print(line: str) -> None:
-	print(line, flush=True)
-
-
-def build_all(board: Board, kdir: str, jobs: int, tally: Tally) -> Dict[str, str]:
-	"""Build both modes; a failed build counts as one failed test."""
-	builds = {}
-	for mode in kbuild.MODES:
-		try:
-			builds[mode] = kbuild.build(board, mode, kdir, jobs)
-			tally.add(f'build FERRO_MODE={mode}', 1, 0)
-		except kbuild.BuildError as e:
-			print(f'  FAIL    build FERRO_MODE={mode}: {e}', flush=True)
-			tally.add(f'build FERRO_MODE={mode}', 0, 1)
-	return builds
-
-
-def build_debug(board: Board, kdir: str, jobs: int, tally: Tally) -> Dict[str, str]:
-	"""The debug kernels, both modes, if a board of this architecture has a
-	debug fragment; a failed build counts as one failed test."""
-	if not any(b.debug_kconfig for b in kbuild.siblings(board)):
+def build_all(board: Board, kdir: str, jobs: int, tally: Tally,
+	      debug: bool = False) -> Dict[str, str]:
+	"""Build both modes (of the debug kernel, with `debug`, if a board of
+	this architecture has a debug fragment); a failed build counts as one
+	failed test."""
+	if debug and not kbuild.kernel_boards(board, debug):
 		return {}
+	what = 'debug build' if debug else 'build'
 	builds = {}
 	for mode in kbuild.MODES:
 		try:
-			builds[mode] = kbuild.build(board, mode, kdir, jobs, debug=True)
-			tally.add(f'debug build FERRO_MODE={mode}', 1, 0)
+			builds[mode] = kbuild.build(board, mode, kdir, jobs, debug=debug)
+			tally.add(f'{what} FERRO_MODE={mode}', 1, 0)
 		except kbuild.BuildError as e:
-			print(f'  FAIL    debug build FERRO_MODE={mode}: {e}', flush=True)
-			tally.add(f'debug build FERRO_MODE={mode}', 0, 1)
+			print(f'  FAIL    {what} FERRO_MODE={mode}: {e}', flush=True)
+			tally.add(f'{what} FERRO_MODE={mode}', 0, 1)
 	return builds
 
 
 def debug_boots(board: Board, builds: Dict[str, str], tally: Tally, full: bool,
-		stress: int = FULL_STRESS, say=_print) -> None:
+		stress: int = FULL_STRESS) -> None:
 	"""The debug kernels' boots: make check's sample (full=False), or every
 	board with `stress` cycles per loop and every allocation failed in turn."""
 	extra = (f' ferro_debug=1 ferro_stress={stress}' if full else
 		 f' ferro_debug=1 ferro_stress={CHECK_STRESS} ferro_fault_stride={CHECK_FAULT_STRIDE}')
 	boots = [(n, m, p, c + extra, d, '', o) for n, m, p, c, d, o, in_check in DEBUG_BOOTS
 		 if (full or in_check) and (boards.load(o) if o else board).debug_kconfig]
-	guest_boots(board, builds, tally, boots, timeout=3600 if full else 600, say=say)
+	guest_boots(board, builds, tally, boots, timeout=3600 if full else 600)
 
 
 def host_tests(builds: Dict[str, str], kdir: str, tally: Tally) -> None:
@@ -142,13 +128,12 @@ def host_tests(builds: Dict[str, str], kdir: str, tally: Tally) -> None:
 
 
 def guest_boots(board: Board, builds: Dict[str, str], tally: Tally,
-		boots=BOOTS, timeout: int = 120, say=_print) -> List[guest.Boot]:
-	"""Boot every plan whose build exists; print (say) and tally the KTAP
-	results."""
+		boots=BOOTS, timeout: int = 120) -> List[guest.Boot]:
+	"""Boot every plan whose build exists; print and tally the KTAP results."""
 	done = []
 	for name, mode, plan, cmdline, driver, variant, on in boots:
 		if mode not in builds:
-			say(f'  FAIL    boot {name}: no FERRO_MODE={mode} build')
+			print(f'  FAIL    boot {name}: no FERRO_MODE={mode} build', flush=True)
 			tally.add(f'boot {name}', 0, 1)
 			continue
 		target = boards.load(on) if on else board
@@ -159,22 +144,22 @@ def guest_boots(board: Board, builds: Dict[str, str], tally: Tally,
 				raise guest.GuestError(f'board {on} does not share the {board.arch} kernel')
 			return guest.boot(target, builds[mode], name, plan, cmdline, driver=driver,
 					  dt_variant=variant, timeout=timeout)
-		b = _tallied_boot(name, run, tally, say)
+		b = _tallied_boot(name, run, tally)
 		if b:
 			done.append(b)
 	return done
 
 
-def _tallied_boot(name: str, run, tally: Tally, say=_print) -> Optional[guest.Boot]:
-	"""run() a boot; print (say) and tally its KTAP results (a boot that
-	cannot start counts as one failure)."""
+def _tallied_boot(name: str, run, tally: Tally) -> Optional[guest.Boot]:
+	"""run() a boot; print and tally its KTAP results (a boot that cannot
+	start counts as one failure)."""
 	try:
 		b = run()
 	except guest.GuestError as e:
-		say(f'  FAIL    boot {name}: {e}')
+		print(f'  FAIL    boot {name}: {e}', flush=True)
 		tally.add(f'boot {name}', 0, 1)
 		return None
-	say('\n'.join(guest.describe(b)))
+	print('\n'.join(guest.describe(b)), flush=True)
 	tally.add(f'boot {name}', b.run.passed, b.run.failed, b.run.skipped)
 	return b
 

@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import subprocess
-import threading
 import time
 from typing import List, Optional, Sequence, Tuple
 
@@ -54,14 +53,11 @@ def guest_init(board: Board) -> str:
 	out = os.path.join(run_dir(board), f'ferro-init-{key}')
 	if not os.path.exists(out):
 		cc = board.cross_compile + 'gcc'
-		# Boots may run side by side (make check): each builds its own copy.
-		tmp = f'{out}.{os.getpid()}.{threading.get_ident()}.tmp'
 		proc = subprocess.run([cc, '-static', '-pthread', '-O2', '-Wall', '-Wextra', '-Werror',
-				       '-o', tmp] + [p for p in sources if p.endswith('.c')],
-				      capture_output=True, text=True)
+				       '-o', out + '.tmp'] + [p for p in sources if p.endswith('.c')], capture_output=True, text=True)
 		if proc.returncode != 0:
 			raise GuestError(f'building the guest init failed:\n{proc.stderr}')
-		os.replace(tmp, out)
+		os.rename(out + '.tmp', out)
 	return out
 
 
@@ -155,12 +151,10 @@ def device_tree(board: Board, variant: str = '') -> Optional[str]:
 	out = os.path.join(run_dir(board), f'{board.name}{"-" + variant if variant else ""}-{key}.dtb')
 	if os.path.exists(out):
 		return out
-	# Boots may run side by side (make check): private scratch names.
-	scratch = f'{out}.{os.getpid()}.{threading.get_ident()}'
 	if whole:
 		dts = ''
 	else:
-		base = scratch + '.qemu.dtb'
+		base = out + '.qemu.dtb'
 		machine = list(board.qemu_machine)
 		i = machine.index('-M') + 1
 		machine[i] += f',dumpdtb={base}'
@@ -171,12 +165,12 @@ def device_tree(board: Board, variant: str = '') -> Optional[str]:
 	for path in [dtsi or whole] + extra:
 		with open(path) as f:
 			dts += '\n' + f.read()
-	proc = subprocess.run(['dtc', '-q', '-I', 'dts', '-O', 'dtb', '-o', scratch + '.tmp', '-'],
+	proc = subprocess.run(['dtc', '-q', '-I', 'dts', '-O', 'dtb', '-o', out + '.tmp', '-'],
 			      input=dts, capture_output=True, text=True)
 	if proc.returncode != 0:
 		what = whole or f"{dtsi} merged into QEMU's tree"
 		raise GuestError(f'dtc failed on {what}:\n{proc.stderr}')
-	os.replace(scratch + '.tmp', out)
+	os.rename(out + '.tmp', out)
 	if not whole:
 		os.unlink(base)
 	return out

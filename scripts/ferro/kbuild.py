@@ -92,15 +92,20 @@ def parse_fragment(text: str) -> Dict[str, str]:
 	return out
 
 
+def kernel_boards(board: Board, debug: bool = False) -> List[Board]:
+	"""The boards whose fragments make the kernel: every sibling, or for the
+	debug kernel only those that name a debug fragment (it boots only on
+	them), so the others' SoC drivers stay out of it."""
+	return [b for b in siblings(board) if b.debug_kconfig or not debug]
+
+
 def fragment(board: Board, mode: str, debug: bool = False) -> str:
 	"""The union of the fragments of every board of this architecture (with
 	their debug fragments for the debug kernel), plus every Ferro driver in
 	the given mode. Conflicting values are an error."""
 	parts = []
 	seen: Dict[str, Tuple[str, str]] = {}
-	# The debug kernel boots only on the boards that name a debug
-	# fragment, so the others' fragments (SoC drivers) stay out of it.
-	for b in (b for b in siblings(board) if b.debug_kconfig or not debug):
+	for b in kernel_boards(board, debug):
 		for path in b.kconfig_paths(debug):
 			rel = os.path.relpath(path, TOP)
 			with open(path) as f:
@@ -253,7 +258,7 @@ def build(board: Board, mode: str, kdir: str, jobs: int, debug: bool = False) ->
 	"""Configure and build; return the build directory."""
 	if mode not in MODES:
 		raise BuildError(f"FERRO_MODE must be one of {', '.join(MODES)}, not '{mode}'")
-	if debug and not any(b.debug_kconfig for b in siblings(board)):
+	if debug and not kernel_boards(board, debug):
 		raise BuildError(f'no board of {board.arch} has a debug fragment (debug_kconfig)')
 	out = build_dir(board, mode, kdir, debug)
 	check_source(kdir, out)
@@ -262,7 +267,7 @@ def build(board: Board, mode: str, kdir: str, jobs: int, debug: bool = False) ->
 	configure(board, mode, kdir, out, debug)
 	start = time.monotonic()
 	what = f'{board.arch} {"debug " if debug else ""}kernel (FERRO_MODE={mode}; boards: ' + \
-		', '.join(b.name for b in siblings(board) if b.debug_kconfig or not debug) + ')'
+		', '.join(b.name for b in kernel_boards(board, debug)) + ')'
 	print(f'  BUILD   {what} in {out}', flush=True)
 	targets = [os.path.basename(board.kernel_image), 'modules']
 	targets += [dtb for b in siblings(board) for dtb in b.dtbs if not debug]
