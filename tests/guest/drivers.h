@@ -16,6 +16,8 @@ void phy_builtin(void);
 void null_module(void);
 void null_builtin(void);
 void bench_plan(void);
+void null_stress(const char *plan);
+void phy_stress(const char *plan);
 void debug_plan(const char *plan, const char *const *modules, size_t n);
 
 #endif /* FERRO_DRIVERS_H */

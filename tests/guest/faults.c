@@ -16,11 +16,16 @@
  *   is injected;
  * - unbind/bind of every such device, as many times as the stress loops
  *   run, while a second thread reads its sysfs files and the cpufreq
- *   policies';
+ *   policies' (and, for the cpufreq driver, a third switches governors
+ *   and takes CPUs offline and online);
+ * - ferro_null: verified random I/O while a second device is powered on
+ *   and off and the module's unload is refused (null_stress); ferro_phy:
+ *   auto-negotiation cut short under a flapping link (phy_stress);
  * - a kmemleak scan at the end: no unreferenced object anywhere.
  *
  * The kernel log check that follows (kernel_log_clean) fails on any
- * WARNING, BUG, lockdep report, UBSAN report or Rust panic.
+ * WARNING, BUG, lockdep report, UBSAN or KASAN report, hung task or Rust
+ * panic.
  */
 
 #define _GNU_SOURCE
@@ -342,19 +347,83 @@ static void *reader(void *p)
 	return NULL;
 }
 
+/*
+ * For a cpufreq driver's device, a third thread: governor switches on
+ * every policy and CPU hotplug (each CPU but the boot CPU in turn), in a
+ * loop. The driver's unbind and bind then race the cpufreq core's
+ * governor and hotplug paths.
+ */
+#define CPU_DIR "/sys/devices/system/cpu"
+
+struct churn {
+	int stop;		/* set by the main thread, atomically */
+	long switches, hotplugs;
+	int stuck_offline;	/* a CPU that would not come back */
+};
+
+static int count_policies(void)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_CONF);
+	char path[96];
+	int cpu, n = 0;
+
+	for (cpu = 0; cpu < cpus; cpu++) {
+		snprintf(path, sizeof(path), CPU_DIR "/cpufreq/policy%d", cpu);
+		n += exists(path);
+	}
+	return n;
+}
+
+static void *cpufreq_churn(void *p)
+{
+	static const char *const governors[] = {
+		"performance", "powersave", "schedutil", "userspace", "ondemand",
+	};
+	struct churn *c = p;
+	long cpus = sysconf(_SC_NPROCESSORS_CONF);
+	unsigned int i;
+	char path[96];
+	int cpu;
+
+	for (i = 0; !__atomic_load_n(&c->stop, __ATOMIC_RELAXED); i++) {
+		for (cpu = 0; cpu < cpus; cpu++) {
+			snprintf(path, sizeof(path), CPU_DIR "/cpufreq/policy%d/scaling_governor",
+				 cpu);
+			if (exists(path) && !write_file(path, governors[i % ARRAY_SIZE(governors)]))
+				__atomic_add_fetch(&c->switches, 1, __ATOMIC_RELAXED);
+		}
+		if (cpus < 2)
+			continue;
+		cpu = 1 + i % (cpus - 1);
+		snprintf(path, sizeof(path), CPU_DIR "/cpu%d/online", cpu);
+		if (!write_file(path, "0")) {
+			__atomic_add_fetch(&c->hotplugs, 1, __ATOMIC_RELAXED);
+			if (write_file(path, "1"))
+				c->stuck_offline = cpu;
+		}
+	}
+	return NULL;
+}
+
 static void rebind_with_readers(const char *plan, const char *dir, const char *what,
 				struct bind_ctx *c)
 {
 	struct readers r = { .stop = 0, .reads = 0 };
-	long n = stress_count(), i;
-	char link[900], name[700], why[160] = "";
-	pthread_t t;
-	int started;
+	struct churn ch = { .stop = 0 };
+	long n = stress_count(), i, j;
+	char link[900], name[700], why[160] = "", gov[32] = "";
+	int cpufreq = !!strstr(dir, "cpufreq"), policies = count_policies(), ok;
+	pthread_t t, tc;
+	int started, churning = 0;
 
 	snprintf(link, sizeof(link), "%s/%s", dir, c->dev);
 	if (!realpath(link, r.dev_dir))
 		snprintf(r.dev_dir, sizeof(r.dev_dir), "%s", link);
 	started = pthread_create(&t, NULL, reader, &r) == 0;
+	if (cpufreq) {
+		read_line(CPU_DIR "/cpufreq/policy0/scaling_governor", gov, sizeof(gov));
+		churning = pthread_create(&tc, NULL, cpufreq_churn, &ch) == 0;
+	}
 	/* The reader is under way before the first unbind. */
 	for (i = 0; started && i < 200 && !__atomic_load_n(&r.reads, __ATOMIC_RELAXED); i++)
 		usleep(10000);
@@ -368,13 +437,35 @@ static void rebind_with_readers(const char *plan, const char *dir, const char *w
 			break;
 		}
 	}
+	/* The churn has switched governors and hotplugged a CPU at least once. */
+	for (j = 0; churning && j < 1000 && (!__atomic_load_n(&ch.switches, __ATOMIC_RELAXED) ||
+					     !__atomic_load_n(&ch.hotplugs, __ATOMIC_RELAXED)); j++)
+		usleep(10000);
 	__atomic_store_n(&r.stop, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&ch.stop, 1, __ATOMIC_RELAXED);
 	if (started)
 		pthread_join(t, NULL);
 	report_fact("faults", "rebind_reads", "%s: %ld cycles, %ld reads", what, i, r.reads);
 	snprintf(name, sizeof(name), "%s_rebind_with_readers_%s", plan, what);
 	result(started && i == n && r.reads > 0, name, "%ld of %ld cycles, %ld reads: %s", i, n,
 	       r.reads, *why ? why : "no reader");
+	if (!cpufreq)
+		return;
+	if (churning)
+		pthread_join(tc, NULL);
+	/* Every policy back, with the governor it had. */
+	ok = count_policies() == policies;
+	for (j = 0; *gov && j < sysconf(_SC_NPROCESSORS_CONF); j++) {
+		snprintf(link, sizeof(link), CPU_DIR "/cpufreq/policy%ld/scaling_governor", j);
+		if (exists(link))
+			write_file(link, gov);
+	}
+	report_fact("faults", "cpufreq_churn", "%s: %ld governor switches, %ld CPU hotplugs",
+		    what, ch.switches, ch.hotplugs);
+	snprintf(name, sizeof(name), "%s_rebind_with_governors_hotplug_%s", plan, what);
+	result(churning && i == n && ch.switches > 0 && ch.hotplugs > 0 && !ch.stuck_offline &&
+	       ok, name, "%ld governor switches, %ld hotplugs, cpu%d stuck offline, %d of %d policies",
+	       ch.switches, ch.hotplugs, ch.stuck_offline, count_policies(), policies);
 }
 
 static void sweep_bind(const char *plan, const char *dir, const char *driver, const char *dev)
@@ -509,6 +600,8 @@ static int setup_injection(void)
 		{ DEBUGFS "/fail_page_alloc/ignore-gfp-wait", "N" },
 		{ DEBUGFS "/fail_page_alloc/ignore-gfp-highmem", "N" },
 		{ DEBUGFS "/fail_page_alloc/verbose", "0" },
+		/* A task blocked for 30 s is reported (and fails the log check). */
+		{ "/proc/sys/kernel/hung_task_timeout_secs", "30" },
 	};
 	size_t i;
 
@@ -555,9 +648,14 @@ void debug_plan(const char *plan, const char *const *modules, size_t n)
 		return;
 	if (strcmp(plan, "builtin") == 0) {
 		sweep_bound_devices(plan);
-		for (i = 0; i < n; i++)
-			if (strcmp(modules[i], "null") == 0)
+		for (i = 0; i < n; i++) {
+			if (strcmp(modules[i], "null") == 0) {
 				sweep_null_power(plan);
+				null_stress(plan);
+			}
+			if (strcmp(modules[i], "phy") == 0)
+				phy_stress(plan);
+		}
 	} else {
 		for (i = 0; i < n; i++) {
 			char path[128], mod[64];
@@ -570,8 +668,12 @@ void debug_plan(const char *plan, const char *const *modules, size_t n)
 				sweep_bound_devices(plan);
 				if (strcmp(modules[i], "null") == 0)
 					sweep_null_power(plan);
+				if (strcmp(modules[i], "phy") == 0)
+					phy_stress(plan);
 				unload_module(mod);
 			}
+			if (strcmp(modules[i], "null") == 0)
+				null_stress(plan);
 		}
 	}
 	check_kmemleak(plan);

@@ -416,7 +416,10 @@ void kunit_suite(const char *plan, const char *suite)
 	free(log);
 }
 
-/* No warning, oops, BUG, UBSAN, kmemleak report or Rust panic in the kernel log. */
+/*
+ * No warning, oops, BUG (KASAN's reports among them), UBSAN or kmemleak
+ * report, hung task or Rust panic in the kernel log.
+ */
 void kernel_log_clean(const char *plan)
 {
 	/*

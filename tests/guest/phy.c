@@ -20,6 +20,7 @@
 #include <linux/sockios.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -453,6 +454,86 @@ static void check_faults(const char *plan)
 	err = unload_module("ferro_mdio_sim") ? errno : 0;
 	snprintf(name, sizeof(name), "%s_phy_sim_unload", plan);
 	result(!err && !exists(MDIO_DIR "/" SIM_PHY), name, "delete_module: errno %d", err);
+}
+
+/* --- the debug kernel's stress pass (faults.c) -------------------------- */
+
+struct flapper {
+	int stop;		/* __atomic */
+	long flaps;		/* __atomic */
+};
+
+/* The link partner's cable pulled and put back, at random intervals. */
+static void *flap_worker(void *arg)
+{
+	struct flapper *f = arg;
+	unsigned int seed = 7;
+
+	while (!__atomic_load_n(&f->stop, __ATOMIC_RELAXED)) {
+		if (!sim_set("link_off", "1") && !sim_set("link_off", "0"))
+			__atomic_add_fetch(&f->flaps, 1, __ATOMIC_RELAXED);
+		usleep(rand_r(&seed) % 5000);
+	}
+	return NULL;
+}
+
+/*
+ * Auto-negotiation cut short, ferro_stress times: the simulated MAC
+ * attaches (soft reset and config_init, then phy_start: config_aneg, and
+ * the state machine polling read_status) and detaches again after 0-20 ms,
+ * as a MAC driver's ndo_stop or unbind does, while another thread pulls
+ * the link partner's cable and puts it back. Afterwards, cable in, an
+ * attach links at 1000/full, and the attachments left no reference on
+ * ferro_phy behind.
+ *
+ * Unbinding the PHY's own driver under an attached MAC is not part of
+ * this: phylib does not support it (phy_remove() leaves the PHY in
+ * PHY_DOWN under a running MAC, whose next phy_start() WARNs, and
+ * phy_detach() then drops no module reference for the one
+ * phy_attach_direct() took). The unbind/bind sweeps run with no MAC.
+ */
+void phy_stress(const char *plan)
+{
+	struct flapper f = { 0 };
+	long n = stress_count(), i, refcnt = 0;
+	unsigned int seed = 11;
+	char name[96], drv[64] = "", why[96] = "";
+	pthread_t t;
+	int up, started;
+
+	mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
+	snprintf(name, sizeof(name), "%s_phy_stress_aneg_interrupted", plan);
+	if (!sim_load("", drv, sizeof(drv)) || strcmp(drv, BCM_DRIVER)) {
+		result(0, name, "ferro_mdio_sim: errno %d, " SIM_PHY " bound to '%s'", errno, drv);
+		if (exists(SIM_DIR))
+			sim_unload();
+		return;
+	}
+	started = pthread_create(&t, NULL, flap_worker, &f) == 0;
+	for (i = 0; i < n; i++) {
+		if (sim_set("control", "attach rgmii-id")) {
+			snprintf(why, sizeof(why), "attach %ld: errno %d", i, errno);
+			break;
+		}
+		usleep(rand_r(&seed) % 20000);
+		if (sim_set("control", "detach")) {
+			snprintf(why, sizeof(why), "detach %ld: errno %d", i, errno);
+			break;
+		}
+	}
+	__atomic_store_n(&f.stop, 1, __ATOMIC_RELAXED);
+	if (started)
+		pthread_join(t, NULL);
+	up = sim_attach("rgmii-id");
+	sim_set("control", "detach");
+	report_fact("phy", "stress", "%s: %ld attach/detach cycles, %ld cable pulls, %ld link changes",
+		    plan, i, f.flaps, sim_long("status", "link_changes"));
+	sim_unload();
+	if (strcmp(plan, "module") == 0)
+		refcnt = read_long("/sys/module/ferro_phy/refcnt");
+	result(i == n && started && f.flaps > 0 && up && refcnt == 0, name,
+	       "%ld of %ld cycles (%s), %ld cable pulls, link up after %d, ferro_phy refcnt %ld",
+	       i, n, *why ? why : "ok", f.flaps, up, refcnt);
 }
 
 void phy_module(void)
