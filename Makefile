@@ -39,7 +39,7 @@ BUILD_ARGS = --board $(BOARD) --kdir $(KSRC) --jobs $(JOBS)
 -include $(FERRO_CACHE)/tools/env.mk
 
 .PHONY: help deps kernel-src kernels demo check test test-host modules \
-	integrate unintegrate patches rust-analyzer rustdoc compare stress bench image lava-jobs docs htmldocs rustfmt rustfmtcheck clean
+	integrate unintegrate patches rust-analyzer rustdoc compare stress kasan bench image lava-jobs docs htmldocs rustfmt rustfmtcheck clean
 
 help:
 	@echo 'Ferro - Rust-for-Linux drivers, built in and as modules'
@@ -54,6 +54,8 @@ help:
 	@echo '                in out/BOARD/lava/ (Documentation/boards/lava.rst)'
 	@echo '  stress        the debug kernels (lockdep, kmemleak, UBSAN, fault injection):'
 	@echo '                every loop STRESS=200 times, allocation failures injected'
+	@echo '  kasan         the same on KASAN kernels built by clang in a Debian trixie'
+	@echo '                root (scripts/setup-chroot llvm; KASAN_STRESS=20)'
 	@echo '  bench         ferro_null vs C null_blk and rnull: IOPS, MB/s, ratios; writes'
 	@echo '                Documentation/drivers/null-bench.txt (BENCH_RUNS=5 BENCH_MS=2000)'
 	@echo
@@ -84,6 +86,7 @@ help:
 	@echo '  JOBS=N        parallel build jobs (default: nproc)'
 	@echo '  BOOTS=N       for `compare`: boots per mode (default: 5)'
 	@echo '  STRESS=N      for `stress`: cycles per stress loop (default: 200)'
+	@echo '  KASAN_STRESS=N  for `kasan`: the same (default: 20)'
 	@echo '  FERRO_MODE=m|y for `image`: Ferro as modules or built in (default: m)'
 
 deps:
@@ -109,6 +112,14 @@ check: kernel-src
 STRESS ?= 200
 stress: kernel-src
 	@scripts/run-checks --board $(BOARD) --kdir $(KSRC) --jobs $(JOBS) --stress $(STRESS)
+
+# The same pass on the KASAN kernels, which clang builds (LLVM=1) in a
+# Debian trixie root made once by scripts/setup-chroot llvm (needs root).
+# KASAN_STRESS= cycles per loop.
+KASAN_STRESS ?= 20
+kasan: kernel-src
+	@scripts/setup-chroot llvm
+	@scripts/run-checks --board $(BOARD) --kdir $(KSRC) --jobs $(JOBS) --kasan $(KASAN_STRESS)
 
 test-host:
 	@python3 -m unittest discover -s tests/host -t . -q

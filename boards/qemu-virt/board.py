@@ -14,4 +14,5 @@ BOARD = Board(
 	console='ttyAMA0',
 	dtsi='ferro.dtsi',
 	debug_kconfig=['debug.config'],
+	kasan_kconfig=['kasan.config'],
 )

@@ -49,13 +49,22 @@ class Board:
 	# Fragments the debug kernel adds on top of `kconfig` (every checker on;
 	# make check's stress pass boots it).
 	debug_kconfig: List[str] = dataclasses.field(default_factory=list)
+	# Fragments the KASAN kernel adds on top of the debug kernel's (a
+	# clang-built kernel: make kasan).
+	kasan_kconfig: List[str] = dataclasses.field(default_factory=list)
 
 	@property
 	def folder(self) -> str:
 		return os.path.join(BOARDS_DIR, self.name)
 
-	def kconfig_paths(self, debug: bool = False) -> List[str]:
-		files = self.kconfig + (self.debug_kconfig if debug else [])
+	def kconfig_paths(self, variant: str = '') -> List[str]:
+		"""The fragments of a kernel variant: '' (the board's kernel),
+		'debug' (plus debug_kconfig) or 'kasan' (plus kasan_kconfig)."""
+		files = self.kconfig
+		if variant in ('debug', 'kasan'):
+			files = files + self.debug_kconfig
+		if variant == 'kasan':
+			files = files + self.kasan_kconfig
 		return [os.path.join(self.folder, f) for f in files]
 
 	def overlay_path(self) -> Optional[str]:

@@ -48,6 +48,8 @@ DEBUG_BOOTS = [
 CHECK_STRESS = 1
 CHECK_FAULT_STRIDE = 100
 FULL_STRESS = 200
+# make kasan: KASAN under QEMU's TCG is several times slower still.
+KASAN_STRESS = 20
 
 
 class Tally:
@@ -77,17 +79,17 @@ class Tally:
 
 
 def build_all(board: Board, kdir: str, jobs: int, tally: Tally,
-	      debug: bool = False) -> Dict[str, str]:
-	"""Build both modes (of the debug kernel, with `debug`, if a board of
-	this architecture has a debug fragment); a failed build counts as one
-	failed test."""
-	if debug and not kbuild.kernel_boards(board, debug):
+	      variant: str = '') -> Dict[str, str]:
+	"""Build both modes (of the debug or KASAN kernel, with `variant`, if a
+	board of this architecture has a debug fragment); a failed build counts
+	as one failed test."""
+	if variant and not kbuild.kernel_boards(board, variant):
 		return {}
-	what = 'debug build' if debug else 'build'
+	what = f'{variant} build' if variant else 'build'
 	builds = {}
 	for mode in kbuild.MODES:
 		try:
-			builds[mode] = kbuild.build(board, mode, kdir, jobs, debug=debug)
+			builds[mode] = kbuild.build(board, mode, kdir, jobs, variant)
 			tally.add(f'{what} FERRO_MODE={mode}', 1, 0)
 		except kbuild.BuildError as e:
 			print(f'  FAIL    {what} FERRO_MODE={mode}: {e}', flush=True)
@@ -96,12 +98,14 @@ def build_all(board: Board, kdir: str, jobs: int, tally: Tally,
 
 
 def debug_boots(board: Board, builds: Dict[str, str], tally: Tally, full: bool,
-		stress: int = FULL_STRESS) -> None:
-	"""The debug kernels' boots: make check's sample (full=False), or every
-	board with `stress` cycles per loop and every allocation failed in turn."""
+		stress: int = FULL_STRESS, variant: str = 'debug') -> None:
+	"""The debug (or KASAN) kernels' boots: make check's sample
+	(full=False), or every board with `stress` cycles per loop and every
+	allocation failed in turn."""
 	extra = (f' ferro_debug=1 ferro_stress={stress}' if full else
 		 f' ferro_debug=1 ferro_stress={CHECK_STRESS} ferro_fault_stride={CHECK_FAULT_STRIDE}')
-	boots = [(n, m, p, c + extra, d, '', o) for n, m, p, c, d, o, in_check in DEBUG_BOOTS
+	boots = [(n.replace('debug', variant, 1), m, p, c + extra, d, '', o)
+		 for n, m, p, c, d, o, in_check in DEBUG_BOOTS
 		 if (full or in_check) and (boards.load(o) if o else board).debug_kconfig]
 	guest_boots(board, builds, tally, boots, timeout=3600 if full else 600)
 

@@ -99,6 +99,10 @@ def initramfs(board: Board, build: str, tag: str, modules: Optional[str] = None,
 	with open(list_path, 'w') as f:
 		f.write(listing)
 	gen = os.path.join(build, 'usr', 'gen_init_cpio')
+	# A kernel built in the LLVM root has a copy built for the host
+	# (kbuild.host_gen_init_cpio).
+	if os.path.exists(gen + '.host'):
+		gen += '.host'
 	if not os.path.exists(gen):
 		raise GuestError(f'{gen} is missing: the kernel was built without BLK_DEV_INITRD')
 	cpio = subprocess.run([gen, list_path], capture_output=True, check=True,

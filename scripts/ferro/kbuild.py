@@ -14,29 +14,36 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
-from ferro import board as boards
+from ferro import board as boards, chroot
 from ferro.board import Board, TOP
 
 MODES = ('m', 'y')
+
+# The kernels a board's architecture gets: the board kernel (''), the debug
+# kernel (every checker and fault injection on: make check, make stress) and
+# the KASAN kernel (the debug kernel plus KASAN, which 7.3 allows with Rust
+# only when clang builds the kernel: make kasan, in the Debian trixie root of
+# scripts/setup-chroot llvm).
+VARIANTS = ('', 'debug', 'kasan')
 
 
 def cache_dir() -> str:
 	return os.environ.get('FERRO_CACHE') or os.path.expanduser('~/.cache/ferro')
 
 
-def build_dir(board: Board, mode: str, kdir: str, debug: bool = False) -> str:
-	"""The O= directory for a board's architecture, a mode and a kernel source
-	(and the debug kernel: the same plus the boards' debug fragments).
+def build_dir(board: Board, mode: str, kdir: str, variant: str = '') -> str:
+	"""The O= directory for a board's architecture, a mode, a kernel source
+	and a kernel variant (VARIANTS).
 
 	Every board of one architecture boots the same kernel (see
 	siblings()), so CI builds two kernels per architecture, not per board
 	(four with the debug kernels).
 	"""
 	tag = hashlib.sha256(os.path.realpath(kdir).encode()).hexdigest()[:8]
-	variant = f'{mode}-debug' if debug else mode
-	return os.path.join(cache_dir(), 'build', f'{board.arch}-{variant}-{tag}')
+	name = f'{mode}-{variant}' if variant else mode
+	return os.path.join(cache_dir(), 'build', f'{board.arch}-{name}-{tag}')
 
 
 def siblings(board: Board) -> List[Board]:
@@ -92,21 +99,21 @@ def parse_fragment(text: str) -> Dict[str, str]:
 	return out
 
 
-def kernel_boards(board: Board, debug: bool = False) -> List[Board]:
+def kernel_boards(board: Board, variant: str = '') -> List[Board]:
 	"""The boards whose fragments make the kernel: every sibling, or for the
-	debug kernel only those that name a debug fragment (it boots only on
-	them), so the others' SoC drivers stay out of it."""
-	return [b for b in siblings(board) if b.debug_kconfig or not debug]
+	debug and KASAN kernels only those that name a debug fragment (they
+	boot only on them), so the others' SoC drivers stay out."""
+	return [b for b in siblings(board) if b.debug_kconfig or not variant]
 
 
-def fragment(board: Board, mode: str, debug: bool = False) -> str:
+def fragment(board: Board, mode: str, variant: str = '') -> str:
 	"""The union of the fragments of every board of this architecture (with
-	their debug fragments for the debug kernel), plus every Ferro driver in
-	the given mode. Conflicting values are an error."""
+	their debug and KASAN fragments for those variants), plus every Ferro
+	driver in the given mode. Conflicting values are an error."""
 	parts = []
 	seen: Dict[str, Tuple[str, str]] = {}
-	for b in kernel_boards(board, debug):
-		for path in b.kconfig_paths(debug):
+	for b in kernel_boards(board, variant):
+		for path in b.kconfig_paths(variant):
 			rel = os.path.relpath(path, TOP)
 			with open(path) as f:
 				text = f.read()
@@ -141,14 +148,14 @@ def toolchain_env() -> Dict[str, str]:
 	return env
 
 
-def rust_available(board: Board, kdir: str, out: str) -> None:
+def rust_available(board: Board, kdir: str, out: str, variant: str = '') -> None:
 	"""Fail early, with the kernel's own explanation, if Rust cannot build."""
 	stamp = os.path.join(out, '.ferro-rustavailable')
 	if os.path.isfile(stamp):
 		return
 	os.makedirs(out, exist_ok=True)
-	proc = subprocess.run(make_args(board, kdir, out) + ['rustavailable'],
-			      env=toolchain_env(), capture_output=True, text=True)
+	cmd, env = make_command(board, kdir, out, variant, ['rustavailable'])
+	proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
 	if proc.returncode != 0:
 		sys.stdout.write(proc.stdout[-4000:] + proc.stderr[-4000:])
 		raise BuildError("'make rustavailable' failed: the Rust toolchain is not usable "
@@ -157,8 +164,31 @@ def rust_available(board: Board, kdir: str, out: str) -> None:
 
 
 def make_args(board: Board, kdir: str, out: str) -> List[str]:
+	"""make for a board's kernel with the host's GCC cross toolchain."""
 	return ['make', '-C', kdir, f'O={out}', f'ARCH={board.arch}',
 		f'CROSS_COMPILE={board.cross_compile}']
+
+
+def check_llvm_root(variant: str) -> None:
+	"""The KASAN kernel needs the LLVM root; say how to make it if missing."""
+	if variant == 'kasan':
+		try:
+			chroot.require('llvm', 'the KASAN kernel (built by clang)')
+		except chroot.ChrootError as e:
+			raise BuildError(str(e))
+
+
+def make_command(board: Board, kdir: str, out: str, variant: str, args: List[str],
+		 env: Optional[Dict[str, str]] = None) -> Tuple[List[str], Dict[str, str]]:
+	"""The make command line and environment for a variant's build: the
+	host's GCC and the cache's bindgen, or for KASAN clang with LLVM=1 in
+	the LLVM root (the host's toolchain environment stays out of it)."""
+	extra = env or {}
+	if variant != 'kasan':
+		return make_args(board, kdir, out) + args, dict(toolchain_env(), **extra)
+	check_llvm_root(variant)
+	cmd = ['make', '-C', kdir, f'O={out}', f'ARCH={board.arch}', 'LLVM=1'] + args
+	return chroot.command('llvm', cmd, [kdir, out, TOP], extra), dict(os.environ)
 
 
 def step(what: str):
@@ -173,7 +203,8 @@ def done(what: str, start: float) -> None:
 BUILD_STEP = re.compile(r'^\s+(CC|LD|AR|AS|RUSTC|CLIPPY|OBJCOPY|MODPOST)\b')
 
 
-def run_logged(cmd: List[str], log_path: str, show=lambda line: False) -> int:
+def run_logged(cmd: List[str], log_path: str, show=lambda line: False,
+	       env: Optional[Dict[str, str]] = None) -> int:
 	"""Run cmd with its output in log_path; echo lines that show() picks,
 	and a progress line every 30 seconds so a long build is never silent.
 	Returns how many compile or link steps ran."""
@@ -189,7 +220,7 @@ def run_logged(cmd: List[str], log_path: str, show=lambda line: False) -> int:
 	tick = threading.Thread(target=ticker, daemon=True)
 	with open(log_path, 'w') as log:
 		proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-					text=True, errors='replace', env=toolchain_env())
+					text=True, errors='replace', env=env or toolchain_env())
 		assert proc.stdout
 		tick.start()
 		try:
@@ -222,9 +253,9 @@ def check_source(kdir: str, out: str) -> None:
 				 "use it with 'make modules KDIR=...'")
 
 
-def configure(board: Board, mode: str, kdir: str, out: str, debug: bool = False) -> None:
+def configure(board: Board, mode: str, kdir: str, out: str, variant: str = '') -> None:
 	"""allnoconfig + fragment, redone only when the fragment changed."""
-	frag = fragment(board, mode, debug)
+	frag = fragment(board, mode, variant)
 	stamp = os.path.join(out, '.ferro-fragment')
 	config = os.path.join(out, '.config')
 	if os.path.isfile(config) and os.path.isfile(stamp):
@@ -235,10 +266,10 @@ def configure(board: Board, mode: str, kdir: str, out: str, debug: bool = False)
 	frag_path = os.path.join(out, 'ferro.config')
 	with open(frag_path, 'w') as f:
 		f.write(frag)
-	start = step(f'configure {board.arch} (FERRO_MODE={mode}{", debug" if debug else ""})')
-	env = dict(toolchain_env(), KCONFIG_ALLCONFIG=frag_path)
-	proc = subprocess.run(make_args(board, kdir, out) + ['allnoconfig'], env=env,
-			      capture_output=True, text=True)
+	start = step(f'configure {board.arch} (FERRO_MODE={mode}{", " + variant if variant else ""})')
+	cmd, env = make_command(board, kdir, out, variant, ['allnoconfig'],
+				{'KCONFIG_ALLCONFIG': frag_path})
+	proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
 	if proc.returncode != 0:
 		sys.stdout.write(proc.stdout[-4000:] + proc.stderr[-4000:])
 		raise BuildError('kernel configuration failed')
@@ -254,29 +285,53 @@ def configure(board: Board, mode: str, kdir: str, out: str, debug: bool = False)
 	done('configure', start)
 
 
-def build(board: Board, mode: str, kdir: str, jobs: int, debug: bool = False) -> str:
+def build(board: Board, mode: str, kdir: str, jobs: int, variant: str = '') -> str:
 	"""Configure and build; return the build directory."""
 	if mode not in MODES:
 		raise BuildError(f"FERRO_MODE must be one of {', '.join(MODES)}, not '{mode}'")
-	if debug and not kernel_boards(board, debug):
+	if variant not in VARIANTS:
+		raise BuildError(f"unknown kernel variant '{variant}' (one of: debug, kasan)")
+	if variant and not kernel_boards(board, variant):
 		raise BuildError(f'no board of {board.arch} has a debug fragment (debug_kconfig)')
-	out = build_dir(board, mode, kdir, debug)
+	check_llvm_root(variant)
+	out = build_dir(board, mode, kdir, variant)
 	check_source(kdir, out)
 	subprocess.run([os.path.join(TOP, 'scripts', 'integrate-kernel-tree'), kdir], check=True)
-	rust_available(board, kdir, out)
-	configure(board, mode, kdir, out, debug)
+	rust_available(board, kdir, out, variant)
+	configure(board, mode, kdir, out, variant)
 	start = time.monotonic()
-	what = f'{board.arch} {"debug " if debug else ""}kernel (FERRO_MODE={mode}; boards: ' + \
-		', '.join(b.name for b in kernel_boards(board, debug)) + ')'
+	what = f'{board.arch} {variant + " " if variant else ""}kernel (FERRO_MODE={mode}; ' + \
+		'boards: ' + ', '.join(b.name for b in kernel_boards(board, variant)) + ')'
 	print(f'  BUILD   {what} in {out}', flush=True)
 	targets = [os.path.basename(board.kernel_image), 'modules']
-	targets += [dtb for b in siblings(board) for dtb in b.dtbs if not debug]
-	steps = run_logged(make_args(board, kdir, out) + [f'-j{jobs}', 'CLIPPY=1'] + targets,
-		   os.path.join(out, 'ferro-build.log'),
-		   show=lambda l: 'drivers/ferro/' in l or 'warning:' in l or 'error:' in l)
+	targets += [dtb for b in siblings(board) for dtb in b.dtbs if not variant]
+	cmd, env = make_command(board, kdir, out, variant, [f'-j{jobs}', 'CLIPPY=1'] + targets)
+	steps = run_logged(cmd, os.path.join(out, 'ferro-build.log'),
+			   show=lambda l: 'drivers/ferro/' in l or 'warning:' in l or 'error:' in l,
+			   env=env)
+	if variant == 'kasan':
+		host_gen_init_cpio(kdir, out)
 	state = f'built ({steps} compile/link steps)' if steps else 'up to date'
 	print(f'  BUILD   {what} {state} in {time.monotonic() - start:.0f}s', flush=True)
 	return out
+
+
+def host_gen_init_cpio(kdir: str, out: str) -> str:
+	"""usr/gen_init_cpio.host: the initramfs generator built by the host's cc.
+
+	The host programs of a build made in the LLVM root link against
+	trixie's C library and may not run on the host (bookworm's is older);
+	the guest harness packs initramfs images with this copy instead.
+	"""
+	src = os.path.join(kdir, 'usr', 'gen_init_cpio.c')
+	dst = os.path.join(out, 'usr', 'gen_init_cpio.host')
+	if os.path.exists(dst) and os.path.getmtime(dst) >= os.path.getmtime(src):
+		return dst
+	proc = subprocess.run(['cc', '-O2', '-o', dst + '.tmp', src], capture_output=True, text=True)
+	if proc.returncode != 0:
+		raise BuildError(f'building {dst} with the host cc failed:\n{proc.stderr[-2000:]}')
+	os.replace(dst + '.tmp', dst)
+	return dst
 
 
 def kernel_id(build: str) -> str:
