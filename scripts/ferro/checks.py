@@ -8,7 +8,7 @@ import time
 import unittest
 from typing import Dict, List, Optional, Tuple
 
-from ferro import board as boards, compare, guest, image, kbuild
+from ferro import board as boards, compare, guest, image, kbuild, ktap
 from ferro.board import Board, TOP
 
 # One boot per plan: (name, build mode, guest plan, extra kernel command line).
@@ -197,6 +197,28 @@ def fast_loop(board: Board, kdir: str, driver: str, jobs: int, tally: Tally,
 	cmdline = 'initcall_debug' + (f' ferro_stress={stress}' if stress else '')
 	_tallied_boot('fast', lambda: guest.boot(board, build, 'fast', 'module', cmdline,
 						 modules=out, driver=driver), tally)
+
+
+def lava_local(board: Board, kdir: str, tally: Tally, plan: str = 'all') -> None:
+	"""The board's QEMU LAVA jobs run by LAVA's own dispatcher
+	(scripts/lava-run-local), with 2 cycles per stress loop (the virt
+	boots run the full counts): its checks tallied, each failure printed."""
+	start = time.monotonic()
+	print(f'  LAVA    lava-run of the {board.name} jobs ({plan}) ...', flush=True)
+	proc = subprocess.run([os.path.join(TOP, 'scripts', 'lava-run-local'), '--board', board.name,
+			       '--kdir', kdir, '--plan', plan, '--stress', str(guest.SHORT_LOOPS)],
+			      capture_output=True, text=True)
+	run = ktap.parse(proc.stdout)
+	bad = [r for r in run.results if not r.ok]
+	if proc.returncode != 0 and not bad:
+		print(proc.stdout[-3000:] + proc.stderr[-3000:], flush=True)
+		tally.add('lava', 0, 1)
+		return
+	print(f'  LAVA    {run.passed} passed, {len(bad)} failed in '
+	      f'{time.monotonic() - start:.0f}s', flush=True)
+	for r in bad:
+		print(f'    not ok {r.name}\n      ' + '\n      '.join(r.diagnostics), flush=True)
+	tally.add('lava', run.passed, run.failed)
 
 
 def _image_checks(board: Board, build: str, mode: str,

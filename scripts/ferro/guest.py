@@ -113,6 +113,24 @@ def initramfs(board: Board, build: str, tag: str, modules: Optional[str] = None,
 	return out
 
 
+# The kernel log buffer: the module plan's checks read the log back (the
+# lines a refused load or a fault leaves), and a boot with initcall_debug
+# and the drivers' call traces fills the default 128 KiB (and wraps it)
+# long before the plan ends.
+LOG_BUF = 'log_buf_len=1M'
+
+
+def kernel_cmdline(board: Board, plan: str, args: str = '', driver: str = '',
+		   last: str = '', baud: str = '') -> str:
+	"""The kernel command line that boots the self-test: console (with
+	`baud` for a real UART), no reboot loop on panic, a quiet console, the
+	log buffer, the board's and the caller's arguments, then after "--"
+	the guest init's: plan, board, driver (or all) and `last`."""
+	console = f'console={board.console}' + (f',{baud}' if baud else '')
+	return ' '.join(filter(None, [console, 'panic=-1', 'quiet', LOG_BUF, board.cmdline, args,
+				      '--', plan, board.name, driver or 'all', last]))
+
+
 # The guest's stress loops run 50 cycles unless ferro_stress=N says
 # otherwise; boots that repeat what the full-count boots already showed
 # (the fast loop in make check, the docs, the SD-card boots) run this many.
@@ -208,10 +226,7 @@ def boot(board: Board, build: str, name: str, plan: str, cmdline: str = '',
 	_require_qemu(board)
 	image = os.path.join(build, board.kernel_image)
 	initrd = initramfs(board, build, name, modules, extra)
-	append = ' '.join(filter(None, [f'console={board.console}', 'panic=-1', 'quiet',
-					'log_buf_len=1M', board.cmdline, cmdline,
-					'--', plan, board.name, driver or 'all',
-					'kmsg' if dump_kmsg else '']))
+	append = kernel_cmdline(board, plan, cmdline, driver, 'kmsg' if dump_kmsg else '')
 	cmd = [board.qemu_binary] + board.qemu_machine + [
 		'-nographic', '-no-reboot', '-kernel', image, '-initrd', initrd, '-append', append]
 	dtb = device_tree(board, dt_variant)

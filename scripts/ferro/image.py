@@ -75,7 +75,7 @@ def cmdline(board: Board, mode: str) -> str:
 	plan = PLANS[mode]
 	return ' '.join(filter(None, [
 		f'console={board.console},115200', f'root=PARTUUID={root_partuuid()}',
-		'rootfstype=ext4', 'rootwait', 'ro', 'quiet', 'log_buf_len=1M', guest.PLAN_CMDLINE[plan],
+		'rootfstype=ext4', 'rootwait', 'ro', 'quiet', guest.LOG_BUF, guest.PLAN_CMDLINE[plan],
 		'--', plan, board.name, 'all']))
 
 
