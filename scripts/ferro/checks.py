@@ -48,8 +48,11 @@ DEBUG_BOOTS = [
 CHECK_STRESS = 1
 CHECK_FAULT_STRIDE = 100
 FULL_STRESS = 200
-# make kasan: KASAN under QEMU's TCG is several times slower still.
+# make kasan: KASAN under QEMU's TCG is several times slower still (a
+# ferro_cpufreq load takes about 2 s), so its sweeps fail every 10th
+# allocation rather than each in turn.
 KASAN_STRESS = 20
+KASAN_FAULT_STRIDE = 10
 
 
 class Tally:
@@ -98,12 +101,13 @@ def build_all(board: Board, kdir: str, jobs: int, tally: Tally,
 
 
 def debug_boots(board: Board, builds: Dict[str, str], tally: Tally, full: bool,
-		stress: int = FULL_STRESS, variant: str = 'debug') -> None:
+		stress: int = FULL_STRESS, variant: str = 'debug', stride: int = 1) -> None:
 	"""The debug (or KASAN) kernels' boots: make check's sample
 	(full=False), or every board with `stress` cycles per loop and every
-	allocation failed in turn."""
-	extra = (f' ferro_debug=1 ferro_stress={stress}' if full else
+	`stride`-th allocation failed in turn."""
+	extra = (f' ferro_debug=1 ferro_stress={stress} ferro_fault_stride={stride}' if full else
 		 f' ferro_debug=1 ferro_stress={CHECK_STRESS} ferro_fault_stride={CHECK_FAULT_STRIDE}')
+	extra += ' ferro_kasan=1' if variant == 'kasan' else ''
 	boots = [(n.replace('debug', variant, 1), m, p, c + extra, d, '', o)
 		 for n, m, p, c, d, o, in_check in DEBUG_BOOTS
 		 if (full or in_check) and (boards.load(o) if o else board).debug_kconfig]

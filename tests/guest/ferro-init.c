@@ -131,6 +131,13 @@ int main(int argc, char **argv)
 	printf("KTAP version 1\n# ferro-init: plan '%s' on board '%s', drivers '%s'\n",
 	       plan, board, *only ? only : "all");
 	check_board(board);
+	/*
+	 * The KASAN kernels' boots (make kasan) say so: KASAN must be on.
+	 * Checked first, while its boot line is surely still in the log.
+	 */
+	if (getenv("ferro_kasan"))
+		result(log_count_since(0, "KernelAddressSanitizer initialized") == 1, "kasan_on",
+		       "no \"KernelAddressSanitizer initialized\" in the kernel log");
 	if (strcmp(plan, "bench") == 0)
 		bench_plan();
 	else if (strcmp(plan, "module") && strcmp(plan, "builtin"))
