@@ -8,7 +8,7 @@ import time
 import unittest
 from typing import Dict, List, Optional, Tuple
 
-from ferro import board as boards, compare, guest, image, kbuild, ktap
+from ferro import board as boards, compare, evidence, guest, image, kbuild, ktap
 from ferro.board import Board, TOP
 
 # One boot per plan: (name, build mode, guest plan, extra kernel command line).
@@ -136,9 +136,15 @@ def host_tests(builds: Dict[str, str], kdir: str, tally: Tally) -> None:
 
 
 def guest_boots(board: Board, builds: Dict[str, str], tally: Tally,
-		boots=BOOTS, timeout: int = 120) -> List[guest.Boot]:
-	"""Boot every plan whose build exists; print and tally the KTAP results."""
+		boots=BOOTS, timeout: int = 120, evidence_logs: bool = False) -> List[guest.Boot]:
+	"""Boot every plan whose build exists; print and tally the KTAP results.
+	With `evidence_logs` (the board kernels' boots), those the
+	documentation's evidence comes from (evidence.boots_needed) dump the
+	kernel log, and FERRO_EVIDENCE_LOGS names them for the host tests
+	(tests/host/test_docs.py), so they need not boot again."""
 	done = []
+	needed = evidence.boots_needed(board) if evidence_logs else []
+	given = []
 	for name, mode, plan, cmdline, driver, variant, on in boots:
 		if mode not in builds:
 			print(f'  FAIL    boot {name}: no FERRO_MODE={mode} build', flush=True)
@@ -146,15 +152,22 @@ def guest_boots(board: Board, builds: Dict[str, str], tally: Tally,
 			continue
 		target = boards.load(on) if on else board
 
+		key = (target.name, mode)
+		kmsg = key in needed and not variant and key not in [k for k, _ in given]
+
 		def run(target=target, name=name, mode=mode, plan=plan, cmdline=cmdline,
-			driver=driver, variant=variant):
+			driver=driver, variant=variant, kmsg=kmsg):
 			if target.arch != board.arch:
 				raise guest.GuestError(f'board {on} does not share the {board.arch} kernel')
 			return guest.boot(target, builds[mode], name, plan, cmdline, driver=driver,
-					  dt_variant=variant, timeout=timeout)
+					  dt_variant=variant, timeout=timeout, dump_kmsg=kmsg)
 		b = _tallied_boot(name, run, tally)
 		if b:
 			done.append(b)
+			if kmsg:
+				given.append((key, b.log_path))
+	if given:
+		os.environ['FERRO_EVIDENCE_LOGS'] = ';'.join(f'{b}:{m}={p}' for (b, m), p in given)
 	return done
 
 

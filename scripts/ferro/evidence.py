@@ -9,7 +9,7 @@ always gives the same text and a stale excerpt is detected by comparing.
 
 import os
 import re
-from typing import Dict
+from typing import Dict, List, Optional, Tuple
 
 from ferro import board as boards, compare, elf, guest, inspect, kbuild
 from ferro.board import Board, TOP
@@ -41,7 +41,12 @@ DRIVER_BOARD = {'phy': 'qemu-zcu102'}
 
 
 def _call_frames(log: compare.BootLog, module: str, call: str):
-	"""The frames a driver's trace_calls logged for the first call of `call`."""
+	"""The frames a driver's trace_calls logged for the first call of `call`.
+
+	A work item's chain ends at process_one_work: which thread ran it, a
+	pool worker (worker_thread) or, when the pool was short of workers,
+	the workqueue's rescuer (rescuer_thread), varies from boot to boot.
+	"""
 	out = []
 	for _, msg in log.kmsg:
 		m = re.match(rf'^{module}: call {call}: frame\.(\d+): (.*)$', msg)
@@ -49,37 +54,60 @@ def _call_frames(log: compare.BootLog, module: str, call: str):
 			if m.group(1) == '0' and out:
 				break
 			out.append(m.group(2))
+	for i, frame in enumerate(out):
+		if frame.startswith('process_one_work+'):
+			return out[:i + 1]
 	return out
 
 
-def generate(board: Board, kdir: str, layout_path: str) -> Dict[str, str]:
-	"""File name -> content of every excerpt."""
+def boots_needed(board: Board) -> List[Tuple[str, str]]:
+	"""The (board, FERRO_MODE) boots the excerpts come from."""
+	others = sorted(set(DRIVER_BOARD.values()))
+	return [(b, mode) for b in [board.name] + others for mode in ('m', 'y')]
+
+
+def _boot_log(board: Board, build: str, mode: str, driver: str = '') -> compare.BootLog:
+	"""A boot of its own, with the whole kernel log dumped. The excerpts
+	are call chains and ELF facts, not loop counts: 2 cycles per stress
+	loop (make check's virt boots run the full counts)."""
+	plan = 'module' if mode == 'm' else 'builtin'
+	name = f'docs-{plan}' if not driver else f'docs-{board.name}-{plan}'
+	b = guest.boot(board, build, name, plan,
+		       guest.PLAN_CMDLINE[plan] + f' ferro_stress={guest.SHORT_LOOPS}',
+		       driver=driver, dump_kmsg=True)
+	if b.run.failed:
+		raise guest.GuestError(f'{b.name}: guest checks failed (log: {b.log_path})')
+	with open(b.log_path, errors='replace') as f:
+		return compare.BootLog(f.read())
+
+
+def _given_log(path: str) -> compare.BootLog:
+	with open(path, errors='replace') as f:
+		log = compare.BootLog(f.read())
+	if not log.kmsg:
+		raise guest.GuestError(f'{path}: no kernel log dump in it (boot with dump_kmsg)')
+	return log
+
+
+def generate(board: Board, kdir: str, layout_path: str,
+	     given: Optional[Dict[Tuple[str, str], str]] = None) -> Dict[str, str]:
+	"""File name -> content of every excerpt. `given` maps (board,
+	FERRO_MODE) to the log of a boot that already ran with the kernel log
+	dumped (make check's own boots); the others are booted here."""
 	builds = {k: kbuild.build_dir(board, k, kdir) for k in ('m', 'y')}
 	release = guest.kernel_release(builds['m'])
 	header = HEADER.format(board=board.name, release=release)
+	given = given or {}
 	logs = {}
-	# The excerpts are call chains and ELF facts, not loop counts: 2 cycles
-	# per stress loop (make check's virt boots run the full counts).
-	for mode, plan in (('m', 'module'), ('y', 'builtin')):
-		b = guest.boot(board, builds[mode], f'docs-{plan}', plan,
-			       guest.PLAN_CMDLINE[plan] + f' ferro_stress={guest.SHORT_LOOPS}',
-			       dump_kmsg=True)
-		if b.run.failed:
-			raise guest.GuestError(f'{b.name}: guest checks failed (log: {b.log_path})')
-		with open(b.log_path, errors='replace') as f:
-			logs[mode] = compare.BootLog(f.read())
+	for mode in ('m', 'y'):
+		path = given.get((board.name, mode))
+		logs[mode] = _given_log(path) if path else _boot_log(board, builds[mode], mode)
 	other_logs = {}
 	for name, other in DRIVER_BOARD.items():
-		ob = boards.load(other)
-		for mode, plan in (('m', 'module'), ('y', 'builtin')):
-			b = guest.boot(ob, builds[mode], f'docs-{other}-{plan}', plan,
-				       guest.PLAN_CMDLINE[plan] + f' ferro_stress={guest.SHORT_LOOPS}',
-				       driver=name,
-				       dump_kmsg=True)
-			if b.run.failed:
-				raise guest.GuestError(f'{b.name}: guest checks failed (log: {b.log_path})')
-			with open(b.log_path, errors='replace') as f:
-				other_logs[(name, mode)] = compare.BootLog(f.read())
+		for mode in ('m', 'y'):
+			path = given.get((other, mode))
+			other_logs[(name, mode)] = _given_log(path) if path else \
+				_boot_log(boards.load(other), builds[mode], mode, driver=name)
 	layout = elf.Elf(layout_path)
 	vmlinux = elf.Elf(os.path.join(builds['y'], 'vmlinux'))
 	vmlinux_facts = inspect.facts(vmlinux)
