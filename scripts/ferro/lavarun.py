@@ -13,6 +13,7 @@ line) holds both the console and LAVA's results; the checks compare them.
 import dataclasses
 import json
 import os
+import signal
 import subprocess
 import time
 from collections import Counter
@@ -93,13 +94,18 @@ def run_job(board: Board, plan: str, out: str, timeout: int = 1200) -> Outcome:
 		f.write(proc.stdout)
 	log = os.path.join(out, f'lava-{plan}.log')
 	start = time.monotonic()
+	cmd = chroot.command('lava', ['lava-run', '--job-id', '1', '--output-dir',
+				      '/tmp/lava-output', '--device', device, job], [out], tmpfs_tmp=True)
 	with open(log, 'w') as f:
+		# A session of its own: on a timeout, lava-run and the QEMU it
+		# started go together (the job's own timeouts should come first).
+		proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT,
+					start_new_session=True)
 		try:
-			proc = chroot.run('lava', ['lava-run', '--job-id', '1', '--output-dir',
-						   '/tmp/lava-output', '--device', device, job], [out],
-					  tmpfs_tmp=True, stdout=f, stderr=subprocess.STDOUT,
-					  timeout=timeout)
+			proc.wait(timeout=timeout)
 		except subprocess.TimeoutExpired:
+			os.killpg(proc.pid, signal.SIGKILL)
+			proc.wait()
 			raise LavaError(f'lava-run did not finish in {timeout} s (log: {log})')
 	seconds = time.monotonic() - start
 	return parse_log(plan, log, seconds)
