@@ -13,7 +13,7 @@ import os
 import subprocess
 from typing import Dict, List, Optional
 
-SUITES = {'llvm': 'trixie', 'lava': 'bookworm'}
+from ferro.board import TOP
 
 
 class ChrootError(Exception):
@@ -21,9 +21,12 @@ class ChrootError(Exception):
 
 
 def root_dir(name: str) -> str:
-	"""Where setup-chroot puts the root `name`."""
-	cache = os.environ.get('FERRO_CACHE') or os.path.expanduser('~/.cache/ferro')
-	return os.path.join(cache, 'tools', f'{name}-{SUITES[name]}')
+	"""Where setup-chroot puts the root `name` (it alone knows the suites)."""
+	proc = subprocess.run([os.path.join(TOP, 'scripts', 'setup-chroot'), '--print-dir', name],
+			      capture_output=True, text=True)
+	if proc.returncode != 0:
+		raise ChrootError(proc.stderr.strip())
+	return proc.stdout.strip()
 
 
 def require(name: str, what: str) -> str:
