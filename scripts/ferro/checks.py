@@ -144,7 +144,7 @@ def guest_boots(board: Board, builds: Dict[str, str], tally: Tally,
 	(tests/host/test_docs.py), so they need not boot again."""
 	done = []
 	needed = evidence.boots_needed(board) if evidence_logs else []
-	given = []
+	given: Dict[Tuple[str, str], str] = {}
 	for name, mode, plan, cmdline, driver, variant, on in boots:
 		if mode not in builds:
 			print(f'  FAIL    boot {name}: no FERRO_MODE={mode} build', flush=True)
@@ -153,7 +153,7 @@ def guest_boots(board: Board, builds: Dict[str, str], tally: Tally,
 		target = boards.load(on) if on else board
 
 		key = (target.name, mode)
-		kmsg = key in needed and not variant and key not in [k for k, _ in given]
+		kmsg = key in needed and not variant and key not in given
 
 		def run(target=target, name=name, mode=mode, plan=plan, cmdline=cmdline,
 			driver=driver, variant=variant, kmsg=kmsg):
@@ -165,9 +165,10 @@ def guest_boots(board: Board, builds: Dict[str, str], tally: Tally,
 		if b:
 			done.append(b)
 			if kmsg:
-				given.append((key, b.log_path))
+				given[key] = b.log_path
 	if given:
-		os.environ['FERRO_EVIDENCE_LOGS'] = ';'.join(f'{b}:{m}={p}' for (b, m), p in given)
+		os.environ['FERRO_EVIDENCE_LOGS'] = ';'.join(f'{b}:{m}={p}'
+							      for (b, m), p in given.items())
 	return done
 
 

@@ -81,7 +81,12 @@ def _boot_log(board: Board, build: str, mode: str, driver: str = '') -> compare.
 		return compare.BootLog(f.read())
 
 
-def _given_log(path: str) -> compare.BootLog:
+def _log(board: Board, build: str, mode: str, given: Dict[Tuple[str, str], str],
+	 driver: str = '') -> compare.BootLog:
+	"""The given boot's log (it must hold a kernel log dump), or a boot of its own."""
+	path = given.get((board.name, mode))
+	if not path:
+		return _boot_log(board, build, mode, driver)
 	with open(path, errors='replace') as f:
 		log = compare.BootLog(f.read())
 	if not log.kmsg:
@@ -100,14 +105,12 @@ def generate(board: Board, kdir: str, layout_path: str,
 	given = given or {}
 	logs = {}
 	for mode in ('m', 'y'):
-		path = given.get((board.name, mode))
-		logs[mode] = _given_log(path) if path else _boot_log(board, builds[mode], mode)
+		logs[mode] = _log(board, builds[mode], mode, given)
 	other_logs = {}
 	for name, other in DRIVER_BOARD.items():
 		for mode in ('m', 'y'):
-			path = given.get((other, mode))
-			other_logs[(name, mode)] = _given_log(path) if path else \
-				_boot_log(boards.load(other), builds[mode], mode, driver=name)
+			other_logs[(name, mode)] = _log(boards.load(other), builds[mode], mode, given,
+							driver=name)
 	layout = elf.Elf(layout_path)
 	vmlinux = elf.Elf(os.path.join(builds['y'], 'vmlinux'))
 	vmlinux_facts = inspect.facts(vmlinux)

@@ -182,11 +182,11 @@ def make_command(board: Board, kdir: str, out: str, variant: str, args: List[str
 		 env: Optional[Dict[str, str]] = None) -> Tuple[List[str], Dict[str, str]]:
 	"""The make command line and environment for a variant's build: the
 	host's GCC and the cache's bindgen, or for KASAN clang with LLVM=1 in
-	the LLVM root (the host's toolchain environment stays out of it)."""
+	the LLVM root (the host's toolchain environment stays out of it;
+	build() has checked that the root exists)."""
 	extra = env or {}
 	if variant != 'kasan':
 		return make_args(board, kdir, out) + args, dict(toolchain_env(), **extra)
-	check_llvm_root(variant)
 	cmd = ['make', '-C', kdir, f'O={out}', f'ARCH={board.arch}', 'LLVM=1'] + args
 	return chroot.command('llvm', cmd, [kdir, out, TOP], extra), dict(os.environ)
 
