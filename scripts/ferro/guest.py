@@ -113,11 +113,14 @@ def initramfs(board: Board, build: str, tag: str, modules: Optional[str] = None,
 	return out
 
 
-# The kernel log buffer: the module plan's checks read the log back (the
-# lines a refused load or a fault leaves), and a boot with initcall_debug
-# and the drivers' call traces fills the default 128 KiB (and wraps it)
-# long before the plan ends.
-LOG_BUF = 'log_buf_len=1M'
+# The kernel log buffer: the guest's checks read the log back (the lines a
+# refused load or a fault leaves), and <plan>_kernel_log_clean vouches for
+# every record since boot, failing if the ring buffer overwrote any before
+# the guest read it. A module boot logs about 7,000 records (about 1 MiB
+# with initcall_debug and the drivers' call traces); the default 128 KiB
+# lost 4,293 of 6,973 in one; 16 MiB leaves room for the stress boots, and
+# the check says so if it ever does not.
+LOG_BUF = 'log_buf_len=16M'
 
 
 def kernel_cmdline(board: Board, plan: str, args: str = '', driver: str = '',

@@ -116,43 +116,85 @@ int exists(const char *path)
 }
 
 /*
+ * Records of the kernel log that the last kernel_log() call could not read:
+ * the printk ring buffer had overwritten them (their sequence numbers are
+ * missing), so a check of the whole log cannot vouch for them.
+ */
+unsigned long long kmsg_lost, kmsg_records;
+
+/*
+ * Appends one /dev/kmsg record ("<prio>,<seq>,<usec>,<flags>;<message>")
+ * to r's text as "<seconds.micros> <message>", counting the records whose
+ * sequence numbers were skipped. 0, or -1 if out of memory.
+ */
+int log_add(struct log_text *r, char *rec)
+{
+	unsigned long long seq, usec;
+	char *msg = strchr(rec, ';'), *nl;
+	size_t need;
+
+	if (!msg || sscanf(rec, "%*u,%llu,%llu", &seq, &usec) != 2)
+		return 0;
+	if (seq > r->next)
+		r->lost += seq - r->next;
+	r->next = seq + 1;
+	r->records++;
+	msg++;
+	nl = strchr(msg, '\n');
+	if (nl)
+		*nl = '\0';
+	need = r->len + strlen(msg) + 32;
+	if (need >= r->cap) {
+		char *grown = realloc(r->text, need * 2);
+
+		if (!grown)
+			return -1;
+		r->text = grown;
+		r->cap = need * 2;
+	}
+	r->len += sprintf(r->text + r->len, "%llu.%06llu %s\n", usec / 1000000, usec % 1000000,
+			  msg);
+	return 0;
+}
+
+/*
  * The kernel log as text, one "<seconds.micros> <message>" line per record,
- * read from /dev/kmsg (structured, with the printk time stamp).
+ * read from /dev/kmsg (structured, with the printk time stamp). Every
+ * record since boot is read, or kmsg_lost counts those the ring buffer
+ * dropped before they could be: the first record printed at boot is
+ * number 0.
  */
 char *kernel_log(void)
 {
-	char *out = malloc(BIG * 4), rec[8192];
-	size_t len = 0;
+	struct log_text r = { .cap = BIG };
+	char rec[8192];
 	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
 	ssize_t n;
 
-	if (!out || fd < 0) {
-		free(out);
+	r.text = malloc(r.cap);
+	kmsg_lost = 0;
+	kmsg_records = 0;
+	if (!r.text || fd < 0) {
+		free(r.text);
 		if (fd >= 0)
 			close(fd);
 		return NULL;
 	}
+	r.text[0] = '\0';
 	while ((n = read(fd, rec, sizeof(rec) - 1)) > 0 || (n < 0 && errno == EPIPE)) {
-		unsigned long long usec;
-		char *msg, *nl;
-
 		if (n < 0)
-			continue;	/* overwritten records: skip ahead */
+			continue;	/* overwritten: the next read skips ahead */
 		rec[n] = '\0';
-		msg = strchr(rec, ';');
-		if (!msg || sscanf(rec, "%*u,%*u,%llu", &usec) != 1)
-			continue;
-		msg++;
-		nl = strchr(msg, '\n');
-		if (nl)
-			*nl = '\0';
-		if (len + strlen(msg) + 32 >= (size_t)BIG * 4)
-			break;
-		len += sprintf(out + len, "%llu.%06llu %s\n", usec / 1000000, usec % 1000000, msg);
+		if (log_add(&r, rec)) {
+			free(r.text);
+			close(fd);
+			return NULL;
+		}
 	}
 	close(fd);
-	out[len] = '\0';
-	return out;
+	kmsg_lost = r.lost;
+	kmsg_records = r.records;
+	return r.text;
 }
 
 /* The first log line containing needle (after *from, if given), or NULL. */
@@ -189,19 +231,68 @@ size_t log_mark(void)
 	return n;
 }
 
-/* The number of lines logged since `mark` (log_mark) that contain needle. */
+/*
+ * The number of lines logged since `mark` (log_mark) that contain needle;
+ * -1 if the log cannot tell (unreadable, shorter than the mark, or with
+ * records lost), so that "none" is never assumed.
+ */
 int log_count_since(size_t mark, const char *needle)
 {
 	char *log = kernel_log();
 	const char *p = NULL;
 	int n = 0;
 
-	if (log && strlen(log) >= mark)
-		p = log_find(log + mark, needle);
-	for (; p; p = log_find(p + strcspn(p, "\n"), needle))
+	if (!log || strlen(log) < mark || kmsg_lost) {
+		free(log);
+		return -1;
+	}
+	for (p = log_find(log + mark, needle); p; p = log_find(p + strcspn(p, "\n"), needle))
 		n++;
 	free(log);
 	return n;
+}
+
+/*
+ * Whether the first stack dump logged after `mark` ("Call trace:", then
+ * one " <symbol>+<off>/<size>" line per frame) holds a frame starting
+ * with fn. Only the dump's own lines count, not the record's "frame.N"
+ * lines the driver logs itself.
+ */
+int log_dump_has_frame(const char *log, size_t mark, const char *fn)
+{
+	const char *p = log && strlen(log) >= mark ? log_find(log + mark, "Call trace:") : NULL;
+
+	for (p = p ? p + strcspn(p, "\n") : NULL; p && *p == '\n'; p += strcspn(p + 1, "\n") + 1) {
+		const char *msg = strchr(p + 1, ' ');	/* after the time stamp */
+
+		if (!msg || msg[1] != ' ')
+			return 0;	/* not a frame line: the dump has ended */
+		msg += strspn(msg, " ");
+		if (strncmp(msg, fn, strlen(fn)) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Whether the record whose first line is l has a frame containing fn: the
+ * "<pfx>N: <symbol>" lines that follow it (pfx ends in "frame."), up to
+ * the next record's frame.0.
+ */
+int log_record_has_frame(const char *l, const char *pfx, const char *fn)
+{
+	const char *p;
+	char frame[512];
+	int n = 0;
+
+	for (p = log_find(l + strcspn(l, "\n"), pfx); p; p = log_find(p + strcspn(p, "\n"), pfx)) {
+		line_of(p, frame, sizeof(frame));
+		if (atoi(strstr(frame, pfx) + strlen(pfx)) != n++)
+			break;	/* frame.0 again: a later record */
+		if (strstr(frame, fn))
+			return 1;
+	}
+	return 0;
 }
 
 /* Prints text as KTAP diagnostic lines. */
@@ -248,6 +339,8 @@ int record_get(const char *rec, const char *key, char *buf, size_t size)
 	char pat[128];
 	const char *p;
 
+	if (size)
+		*buf = '\0';	/* never a stale value from the caller's last use */
 	if (!rec)
 		return 0;
 	snprintf(pat, sizeof(pat), "\n%s: ", key);
@@ -384,8 +477,17 @@ void sysfs_facts(const char *driver, const char *dir)
  */
 void kunit_suite(const char *plan, const char *suite)
 {
-	char *log = kernel_log(), pat[128], name[192], cname[128];
-	const char *p;
+	char *log = kernel_log();
+
+	kunit_relay(plan, suite, log);
+	free(log);
+}
+
+/* kunit_suite() on a given log. */
+void kunit_relay(const char *plan, const char *suite, const char *log)
+{
+	char pat[128], name[192], cname[128];
+	const char *p, *skipped;
 	int cases = 0;
 
 	snprintf(pat, sizeof(pat), "# Subtest: %s", suite);
@@ -408,12 +510,17 @@ void kunit_suite(const char *plan, const char *suite)
 		if (!indent)
 			break;	/* the suite's own result line ends it */
 		snprintf(name, sizeof(name), "%s_kunit_%s", plan, cname);
-		result(ok, name, "KUnit case %s of %s failed (see the kernel log)", cname, suite);
+		skipped = ok ? strstr(msg, "# SKIP") : NULL;
+		if (skipped && (size_t)(skipped - msg) < strcspn(msg, "\n"))
+			skip(name, "KUnit skipped it:%.*s", (int)strcspn(skipped + 6, "\n"),
+			     skipped + 6);
+		else
+			result(ok, name, "KUnit case %s of %s failed (see the kernel log)", cname,
+			       suite);
 		cases++;
 	}
 	snprintf(name, sizeof(name), "%s_kunit_%s_ran", plan, suite);
 	result(cases > 0, name, "no KUnit results for suite %s in the kernel log", suite);
-	free(log);
 }
 
 /*
@@ -421,6 +528,16 @@ void kunit_suite(const char *plan, const char *suite)
  * report, hung task or Rust panic in the kernel log.
  */
 void kernel_log_clean(const char *plan)
+{
+	char *log = kernel_log();
+
+	log_clean(plan, log, kmsg_lost, kmsg_records);
+	free(log);
+}
+
+/* kernel_log_clean() on a given log, of which `lost` records are missing. */
+void log_clean(const char *plan, const char *log, unsigned long long lost,
+	       unsigned long long records)
 {
 	/*
 	 * WARN() and lockdep's reports ("WARNING: possible circular locking
@@ -430,10 +547,11 @@ void kernel_log_clean(const char *plan)
 	static const char *const bad[] = {
 		"------------[ cut here ]", "WARNING:", "BUG:", "Oops", "Kernel panic",
 		"UBSAN:", "ODEBUG:", "suspected memory leak", "DEBUG_LOCKS_WARN_ON",
-		"panicked at", "rcu_sched self-detected stall", "possible recursive locking",
+		"panicked at", "self-detected stall on CPU", "detected stalls on CPUs/tasks",
+		"possible recursive locking",
 		"INFO: task",
 	};
-	char *log = kernel_log(), name[64], line[512] = "";
+	char name[64], line[512] = "";
 	const char *hit = NULL;
 	size_t i;
 
@@ -441,9 +559,15 @@ void kernel_log_clean(const char *plan)
 		hit = log_find(log, bad[i]);
 	if (hit)
 		line_of(hit, line, sizeof(line));
+	else if (lost)
+		snprintf(line, sizeof(line),
+			 "%llu of %llu records since boot were overwritten before they were read "
+			 "(raise log_buf_len): the log cannot be vouched for",
+			 lost, lost + records);
+	else if (log)
+		printf("# %s: all %llu records since boot read, none lost\n", plan, records);
 	snprintf(name, sizeof(name), "%s_kernel_log_clean", plan);
-	result(log && !hit, name, "%s", log ? line : "cannot read /dev/kmsg");
-	free(log);
+	result(log && !hit && !lost, name, "%s", log ? line : "cannot read /dev/kmsg");
 }
 
 /* A sysfs file's first line, without its newline, into buf; 0 if unreadable. */
@@ -473,12 +597,25 @@ void link_name(const char *path, char *buf, size_t size)
 	}
 }
 
-/* ferro_stress=N from the kernel command line (init's environment), or 50. */
+/*
+ * ferro_stress=N from the kernel command line (init's environment), or 50.
+ * A value that is not a positive number would make every loop empty (and
+ * pass): it fails once, and the loops run one cycle.
+ */
 long stress_count(void)
 {
+	static int told;
 	const char *env = getenv("ferro_stress");
+	char *end;
+	long n = env ? strtol(env, &end, 0) : 50;
 
-	return env ? strtol(env, NULL, 0) : 50;
+	if (env && (!*env || *end || n < 1)) {
+		if (!told++)
+			result(0, "ferro_stress_valid", "ferro_stress='%s' is not a positive number",
+			       env);
+		n = 1;
+	}
+	return n;
 }
 
 /*
@@ -514,8 +651,13 @@ void check_trace_chain(const char *plan, const char *driver, const char *call,
 
 	snprintf(pat, sizeof(pat), "ferro_%s: call %s: frame.", driver, call);
 	for (p = log_find(log, pat); p && chain[i]; p = log_find(p + strcspn(p, "\n"), pat)) {
+		const char *sym;
+
+		/* Only the symbol counts, not the "call <call>: frame.N:" prefix. */
 		line_of(p, frame, sizeof(frame));
-		if (frame_matches(frame, chain[i]))
+		sym = strstr(frame, ": frame.");
+		sym = sym ? strchr(sym + strlen(": frame."), ' ') : NULL;
+		if (sym && frame_matches(sym + 1, chain[i]))
 			i++;
 	}
 	missing = chain[i];

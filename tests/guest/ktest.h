@@ -14,12 +14,21 @@
 extern int test_no;
 extern int failures;
 extern int skips;
+extern unsigned long long kmsg_lost, kmsg_records;
 
 void result(int ok, const char *name, const char *fmt, ...);
 void skip(const char *name, const char *fmt, ...);
 void report_fact(const char *driver, const char *key, const char *fmt, ...);
 char *slurp(const char *path, size_t *lenp);
 int exists(const char *path);
+/* The kernel log's text as it is read, record by record. */
+struct log_text {
+	char *text;
+	size_t len, cap;
+	unsigned long long next, lost, records;
+};
+
+int log_add(struct log_text *r, char *rec);
 char *kernel_log(void);
 const char *log_find(const char *log, const char *needle);
 const char *log_find_last(const char *log, const char *needle);
@@ -36,7 +45,12 @@ int in_proc_modules(const char *name, char *line, size_t size);
 void cmdline_facts(const char *driver, const char *prefix);
 void sysfs_facts(const char *driver, const char *dir);
 void kunit_suite(const char *plan, const char *suite);
+void kunit_relay(const char *plan, const char *suite, const char *log);
 void kernel_log_clean(const char *plan);
+void log_clean(const char *plan, const char *log, unsigned long long lost,
+	       unsigned long long records);
+int log_dump_has_frame(const char *log, size_t mark, const char *fn);
+int log_record_has_frame(const char *l, const char *pfx, const char *fn);
 int read_line(const char *path, char *buf, size_t size);
 int write_file(const char *path, const char *text);
 long read_long(const char *path);

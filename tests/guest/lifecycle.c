@@ -152,6 +152,7 @@ void lifecycle_module(void)
 	};
 	char *log, *rec, line[512];
 	const char *l;
+	size_t mark;
 	int ret, err;
 
 	/* A bad parameter is refused with EINVAL, a log line, and no leftovers. */
@@ -167,6 +168,7 @@ void lifecycle_module(void)
 	free(log);
 
 	/* The load itself. */
+	mark = log_mark();
 	report_fact("lifecycle", "params", "stack_depth=12 dump_stack=1");
 	ret = load_module(LIFECYCLE_KO, "stack_depth=12 dump_stack=1");
 	err = errno;
@@ -206,8 +208,8 @@ void lifecycle_module(void)
 	result(l && !!strstr(line, "[ferro_lifecycle] returned 0"),
 	       "module_initcall_debug_returned_0", "%s",
 	       l ? line : "no 'initcall init_module+' line");
-	result(log_find(log, "Call trace:") && log_find(log, "do_init_module+"),
-	       "module_dump_stack", "dump_stack=1 printed no call trace through do_init_module");
+	result(log_dump_has_frame(log, mark, "do_init_module+"), "module_dump_stack",
+	       "dump_stack=1 printed no call trace through do_init_module");
 	free(log);
 	free(rec);
 
@@ -222,8 +224,9 @@ void lifecycle_module(void)
 	log = kernel_log();
 	l = log_find(log, EXIT_LINE);
 	result(!!l, "module_exit_logged", "no exit line for cleanup_module");
-	l = l ? strstr(l, "sys_delete_module+") : NULL;
-	result(!!l, "module_exit_call_chain", "no exit frame in *sys_delete_module");
+	result(l && log_record_has_frame(l, "ferro_lifecycle: exit: frame.", "sys_delete_module+"),
+	       "module_exit_call_chain",
+	       "no frame in *sys_delete_module among the exit record's frames");
 	free(log);
 
 	/* A second load starts from fresh state: the defaults again. */
