@@ -18,6 +18,7 @@ void null_builtin(void);
 void bench_plan(void);
 void null_stress(const char *plan);
 void phy_stress(const char *plan);
+int dt_has_phy(const char *dir, char *mac, size_t size);
 void debug_plan(const char *plan, const char *const *modules, size_t n);
 
 #endif /* FERRO_DRIVERS_H */

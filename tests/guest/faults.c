@@ -424,8 +424,14 @@ static void rebind_with_readers(const char *plan, const char *dir, const char *w
 		read_line(CPU_DIR "/cpufreq/policy0/scaling_governor", gov, sizeof(gov));
 		churning = pthread_create(&tc, NULL, cpufreq_churn, &ch) == 0;
 	}
-	/* The reader is under way before the first unbind. */
+	/*
+	 * The reader, and the churn (a governor switch and a CPU hotplug
+	 * done), are under way before the first unbind.
+	 */
 	for (i = 0; started && i < 200 && !__atomic_load_n(&r.reads, __ATOMIC_RELAXED); i++)
+		usleep(10000);
+	for (j = 0; churning && j < 1000 && (!__atomic_load_n(&ch.switches, __ATOMIC_RELAXED) ||
+					     !__atomic_load_n(&ch.hotplugs, __ATOMIC_RELAXED)); j++)
 		usleep(10000);
 	for (i = 0; i < n; i++) {
 		if (release(c) || bound(c)) {
@@ -437,10 +443,6 @@ static void rebind_with_readers(const char *plan, const char *dir, const char *w
 			break;
 		}
 	}
-	/* The churn has switched governors and hotplugged a CPU at least once. */
-	for (j = 0; churning && j < 1000 && (!__atomic_load_n(&ch.switches, __ATOMIC_RELAXED) ||
-					     !__atomic_load_n(&ch.hotplugs, __ATOMIC_RELAXED)); j++)
-		usleep(10000);
 	__atomic_store_n(&r.stop, 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&ch.stop, 1, __ATOMIC_RELAXED);
 	if (started)
@@ -547,8 +549,8 @@ static void sweep_null_power(const char *plan)
 	report_sweep(plan, "null_power_on", &s);
 }
 
-/* Devices bound to a Ferro driver on any bus, swept one by one. */
-static void sweep_bound_devices(const char *plan)
+/* Devices bound to a Ferro driver on any bus, swept one by one: how many. */
+static int sweep_bound_devices(const char *plan)
 {
 	DIR *buses = opendir("/sys/bus"), *drivers, *devs;
 	struct dirent *b, *d, *e;
@@ -582,6 +584,38 @@ static void sweep_bound_devices(const char *plan)
 	if (buses)
 		closedir(buses);
 	report_fact("faults", "bound_devices_swept", "%d", swept);
+	return swept;
+}
+
+/*
+ * Whether the board has a device for a Ferro driver, from its device tree:
+ * the ferro,cpufreq node, or a MAC with a phy-handle (phy.c).
+ */
+static int board_has_device(const char *driver)
+{
+	char *compat, mac[256];
+	int has = 0;
+
+	if (strcmp(driver, "cpufreq") == 0) {
+		compat = slurp("/proc/device-tree/cpufreq/compatible", NULL);
+		has = compat && strcmp(compat, "ferro,cpufreq") == 0;
+		free(compat);
+	} else if (strcmp(driver, "phy") == 0) {
+		has = dt_has_phy("/proc/device-tree", mac, sizeof(mac));
+	}
+	return has;
+}
+
+/* A sweep of bound devices that swept none where the board has one fails. */
+static void check_swept(const char *plan, const char *driver, int swept)
+{
+	char name[96];
+
+	if (!board_has_device(driver))
+		return;
+	snprintf(name, sizeof(name), "%s_fault_%s_devices_swept", plan, driver);
+	result(swept > 0, name, "the device tree has a device for ferro_%s, but none was bound",
+	       driver);
 }
 
 /*
@@ -621,6 +655,11 @@ static void check_kmemleak(const char *plan)
 	size_t len = 0;
 
 	snprintf(name, sizeof(name), "%s_kmemleak_clean", plan);
+	/*
+	 * kmemleak reports only objects older than 5 s (MSECS_MIN_AGE in
+	 * mm/kmemleak.c): what the last sweeps leaked must age first.
+	 */
+	sleep(6);
 	if (write_file(KMEMLEAK, "scan")) {
 		result(0, name, "cannot scan: errno %d", errno);
 		return;
@@ -644,10 +683,18 @@ void debug_plan(const char *plan, const char *const *modules, size_t n)
 	ok = exists(FAIL_NTH) && exists(KMEMLEAK) && exists(DEBUGFS "/failslab");
 	result(ok, name, "fail-nth %d, kmemleak %d, failslab %d: is this the debug kernel?",
 	       exists(FAIL_NTH), exists(KMEMLEAK), exists(DEBUGFS "/failslab"));
-	if (!ok || !setup_injection())
+	if (!ok)
 		return;
+	if (!setup_injection()) {
+		snprintf(name, sizeof(name), "%s_fault_injection_setup", plan);
+		result(0, name, "cannot set a fault injection knob (above)");
+		return;
+	}
 	if (strcmp(plan, "builtin") == 0) {
-		sweep_bound_devices(plan);
+		int swept = sweep_bound_devices(plan);
+
+		for (i = 0; i < n; i++)
+			check_swept(plan, modules[i], swept);
 		for (i = 0; i < n; i++) {
 			if (strcmp(modules[i], "null") == 0) {
 				sweep_null_power(plan);
@@ -664,8 +711,11 @@ void debug_plan(const char *plan, const char *const *modules, size_t n)
 			/* Loaded without faults, its devices are swept too. */
 			snprintf(mod, sizeof(mod), "ferro_%s", modules[i]);
 			snprintf(path, sizeof(path), "/lib/modules/ferro/%s.ko", mod);
-			if (load_module(path, "") == 0) {
-				sweep_bound_devices(plan);
+			if (load_module(path, "")) {
+				snprintf(name, sizeof(name), "%s_fault_reload_%s", plan, modules[i]);
+				result(0, name, "finit_module after the sweep: errno %d", errno);
+			} else {
+				check_swept(plan, modules[i], sweep_bound_devices(plan));
 				if (strcmp(modules[i], "null") == 0)
 					sweep_null_power(plan);
 				if (strcmp(modules[i], "phy") == 0)

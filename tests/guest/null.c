@@ -184,9 +184,12 @@ static int integrity(const char *plan, const char *what, int index, unsigned int
 	char name[96];
 	int fd = open_dev(index, O_RDWR | O_DIRECT), i;
 
-	if (fd < 0 || ioctl(fd, BLKGETSIZE64, &size)) {
+	if (fd < 0 || ioctl(fd, BLKGETSIZE64, &size) || size < THREADS * MAX_IO) {
 		snprintf(name, sizeof(name), "%s_null_integrity_%s", plan, what);
-		result(0, name, "cannot open /dev/ferro_nullb%d: errno %d", index, errno);
+		result(0, name, "/dev/ferro_nullb%d: cannot open or too small (%lld bytes): errno %d",
+		       index, fd < 0 ? 0LL : size, errno);
+		if (fd >= 0)
+			close(fd);
 		return 0;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -311,13 +314,39 @@ static void check_fail_every(const char *plan)
 	result(fd >= 0 && ok && failed == 10, name, "30 reads, %d failed: %s", failed, pattern);
 }
 
+/*
+ * Field `field` (from 0) of /sys/block/ferro_nullb<index>/stat: 15 is the
+ * flush requests completed (blk_account_io_flush), 11 the discards.
+ */
+static long long blk_stat(int index, int field)
+{
+	char path[96], *text, *p, *end;
+	long long v = -1;
+	int i;
+
+	snprintf(path, sizeof(path), "/sys/block/ferro_nullb%d/stat", index);
+	text = slurp(path, NULL);
+	for (i = 0, p = text; p && i <= field; i++, p = end) {
+		v = strtoll(p, &end, 10);
+		if (end == p) {
+			v = -1;
+			break;
+		}
+	}
+	free(text);
+	return v;
+}
+
 /* Memory backed: fsync reaches the driver as a flush; discard zeroes. */
 static void check_flush_discard(const char *plan, int index)
 {
 	char path[128], cache[32] = "", name[96];
 	uint64_t range[2] = { 1 << 20, 1 << 20 };
+	long long flushes;
+	int err, written;
 	unsigned char *buf;
-	int fd = open_dev(index, O_RDWR | O_DIRECT), synced, discarded = -1, zero = 1, i;
+	int fd = open_dev(index, O_RDWR | O_DIRECT), synced, discarded = -1, zero = 0, i;
+	ssize_t got = -1;
 
 	snprintf(path, sizeof(path), "/sys/block/ferro_nullb%d/queue/write_cache", index);
 	read_line(path, cache, sizeof(cache));
@@ -326,18 +355,31 @@ static void check_flush_discard(const char *plan, int index)
 		return;
 	}
 	memset(buf, 0xa5, 1 << 20);
+	flushes = blk_stat(index, 15);
 	synced = pwrite(fd, buf, 1 << 20, 1 << 20) == 1 << 20 && fsync(fd) == 0;
+	err = errno;
 	snprintf(name, sizeof(name), "%s_null_flush", plan);
-	result(synced && strcmp(cache, "write back") == 0, name,
-	       "write_cache '%s', write + fsync %s (errno %d)", cache, synced ? "ok" : "failed",
-	       errno);
+	result(synced && strcmp(cache, "write back") == 0 && flushes >= 0 &&
+	       blk_stat(index, 15) > flushes, name,
+	       "write_cache '%s', write + fsync %s (errno %d), flushes completed %lld -> %lld",
+	       cache, synced ? "ok" : "failed", err, flushes, blk_stat(index, 15));
+	/* The range holds the data that the discard must remove. */
+	memset(buf, 0, 1 << 20);
+	written = pread(fd, buf, 1 << 20, 1 << 20) == 1 << 20 && buf[0] == 0xa5 &&
+		  !memcmp(buf, buf + 1, (1 << 20) - 1);
 	discarded = ioctl(fd, BLKDISCARD, range);
-	if (!discarded && pread(fd, buf, 1 << 20, 1 << 20) == 1 << 20)
-		for (i = 0; i < 1 << 20; i++)
+	err = discarded ? errno : 0;
+	if (!discarded)
+		got = pread(fd, buf, 1 << 20, 1 << 20);
+	/* Zeroes only if the whole range was read back and every byte is 0. */
+	if (got == 1 << 20)
+		for (zero = 1, i = 0; i < 1 << 20; i++)
 			zero &= !buf[i];
 	snprintf(name, sizeof(name), "%s_null_discard_zeroes", plan);
-	result(!discarded && zero, name, "BLKDISCARD returned %d (errno %d), reads back %s",
-	       discarded, errno, zero ? "zeroes" : "old data");
+	result(written && !discarded && zero, name,
+	       "data before %s; BLKDISCARD returned %d (errno %d); read back %zd of %d bytes: %s",
+	       written ? "written" : "not read back", discarded, err, got, 1 << 20,
+	       got != 1 << 20 ? "short or failed read" : zero ? "zeroes" : "old data");
 	free(buf);
 	close(fd);
 }
@@ -390,7 +432,7 @@ static void check_configfs_loop(const char *plan)
 /* A bad attribute: power on refused with EINVAL, one log line, no device. */
 static void check_configfs_invalid(const char *plan)
 {
-	char name[96], before[16], msg[160] = "";
+	char name[96], before[16] = "", msg[160] = "";
 	int ret, err, store_err;
 	const char *hit;
 	char *log;
