@@ -57,7 +57,8 @@ help:
 	@echo '  kasan         the same on KASAN kernels built by clang in a Debian trixie'
 	@echo '                root (scripts/setup-chroot llvm; KASAN_STRESS=20)'
 	@echo '  bench         ferro_null vs C null_blk and rnull: IOPS, MB/s, ratios; writes'
-	@echo '                Documentation/drivers/null-bench.txt (BENCH_RUNS=5 BENCH_MS=2000)'
+	@echo '                Documentation/drivers/null-bench.txt (BENCH_RUNS=5 BENCH_MS=2000'
+	@echo '                BENCH_BOOTS=2)'
 	@echo
 	@echo 'Other targets:'
 	@echo '  deps          install the toolchain (scripts/setup-deps)'
@@ -156,9 +157,10 @@ image: kernel-src
 
 BENCH_RUNS ?= 5
 BENCH_MS ?= 2000
+BENCH_BOOTS ?= 2
 bench: kernels
 	@scripts/ferro-bench --board $(BOARD) --kdir $(KSRC) --runs $(BENCH_RUNS) --ms $(BENCH_MS) \
-		--output Documentation/drivers/null-bench.txt
+		--boots $(BENCH_BOOTS) --output Documentation/drivers/null-bench.txt
 
 docs: kernels
 	@scripts/gen-docs --board $(BOARD) --kdir $(KSRC)

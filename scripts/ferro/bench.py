@@ -8,46 +8,57 @@ from typing import Dict, List, Tuple
 # The driver every other is compared with.
 REFERENCE = 'null_blk'
 
-WORKLOADS = ('randread_qd1', 'randread_qd32', 'seqwrite_qd1', 'seqwrite_qd32')
+WORKLOADS = ('randread_qd1', 'randread_qd32', 'randread_qd8_t4', 'seqwrite_qd1',
+	     'seqwrite_qd32')
 
-LINE = re.compile(r'# bench: config=(\S+) driver=(\S+) workload=(\S+) run=(\d+) '
-		  r'value=([0-9.]+) unit=(\S+)')
+LINE = re.compile(r'# bench: config=(\S+) driver=(\S+) workload=(\S+) threads=(\d+) qd=(\d+) '
+		  r'run=(\d+) value=([0-9.]+) unit=(\S+)')
 
 Key = Tuple[str, str, str]	# (config, workload, driver)
 
 
-def parse(text: str) -> Dict[Key, List[float]]:
-	"""Every measurement, by (config, workload, driver), in run order."""
-	out: Dict[Key, List[float]] = {}
-	for m in LINE.finditer(text):
-		config, driver, workload, _, value, _ = m.groups()
-		out.setdefault((config, workload, driver), []).append(float(value))
+def parse(texts: List[str]) -> Dict[Key, List[Tuple[int, float]]]:
+	"""Every measurement of every boot's log, by (config, workload,
+	driver): (boot index, value) in boot and run order."""
+	out: Dict[Key, List[Tuple[int, float]]] = {}
+	for boot, text in enumerate(texts):
+		for m in LINE.finditer(text):
+			config, driver, workload, _, _, _, value, _ = m.groups()
+			out.setdefault((config, workload, driver), []).append((boot, float(value)))
 	return out
 
 
-def units(text: str) -> Dict[str, str]:
-	"""The unit of each workload."""
-	return {m.group(3): m.group(6) for m in LINE.finditer(text)}
+def shapes(texts: List[str]) -> Dict[str, Tuple[int, int, str]]:
+	"""Each workload's threads, requests in flight per thread, and unit."""
+	return {m.group(3): (int(m.group(4)), int(m.group(5)), m.group(8))
+		for text in texts for m in LINE.finditer(text)}
 
 
-def table(samples: Dict[Key, List[float]], unit: Dict[str, str]) -> List[Dict]:
-	"""One row per (config, workload, driver): runs, median, ratio to the
-	reference driver's median in the same config and workload."""
+def table(samples: Dict[Key, List[Tuple[int, float]]],
+	  shape: Dict[str, Tuple[int, int, str]]) -> List[Dict]:
+	"""One row per (config, workload, driver): threads, queue depth, boots
+	and samples, median, ratio to the reference driver's median in the
+	same config and workload."""
 	rows = []
-	for (config, workload, driver), values in sorted(samples.items()):
+	for (config, workload, driver), got in sorted(samples.items()):
+		values = [v for _, v in got]
 		med = statistics.median(values)
-		ref = samples.get((config, workload, REFERENCE))
+		ref = [v for _, v in samples.get((config, workload, REFERENCE), [])]
 		ratio = med / statistics.median(ref) if ref and statistics.median(ref) else None
+		threads, qd, unit = shape.get(workload, (0, 0, ''))
 		rows.append({'config': config, 'workload': workload, 'driver': driver,
-			     'runs': len(values), 'median': med, 'unit': unit.get(workload, ''),
+			     'threads': threads, 'qd': qd, 'boots': len({b for b, _ in got}),
+			     'runs': len(values), 'median': med, 'unit': unit,
 			     'ratio': ratio, 'min': min(values), 'max': max(values)})
 	return rows
 
 
 def rst(rows: List[Dict], command: str, about: str) -> str:
 	"""The table as reStructuredText, with how it was made."""
-	head = ('Config', 'Workload', 'Driver', 'Runs', 'Median', 'Min..max', 'vs null_blk')
-	body = [(r['config'], r['workload'], r['driver'], str(r['runs']),
+	head = ('Config', 'Workload', 'Driver', 'Threads', 'QD/thread', 'Boots', 'Runs', 'Median',
+		'Min..max', 'vs null_blk')
+	body = [(r['config'], r['workload'], r['driver'], str(r['threads']), str(r['qd']),
+		 str(r['boots']), str(r['runs']),
 		 f"{r['median']:.0f} {r['unit']}" if r['unit'] == 'iops' else f"{r['median']:.1f} {r['unit']}",
 		 f"{r['min']:.0f}..{r['max']:.0f}",
 		 f"{r['ratio']:.3f}" if r['ratio'] is not None else 'n/a') for r in rows]

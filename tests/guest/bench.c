@@ -3,16 +3,24 @@
  * The "bench" plan: ferro_null against the C null_blk and the in-tree Rust
  * rnull, in one guest run, with matching settings. For each run the
  * drivers take turns (the starting driver rotates from run to run), and
- * each measures four workloads on a fresh device:
- *   randread_qd1   4 KiB O_DIRECT preads at random offsets, one thread
- *   randread_qd32  the same from 32 threads
- *   seqwrite_qd1   4 KiB O_DIRECT sequential pwrites, one thread
- *   seqwrite_qd32  the same from 32 threads, each in its own stretch
+ * each measures five workloads on a fresh device, all 4 KiB O_DIRECT
+ * requests within the first 64 MiB, submitted with Linux AIO
+ * (io_submit/io_getevents, no library) so that "qd" is the number of
+ * requests really in flight:
+ *   randread_qd1     random reads, one request in flight, one thread
+ *   randread_qd32    the same with 32 in flight from one thread
+ *   randread_qd8_t4  four threads with 8 in flight each
+ *   seqwrite_qd1     sequential writes, one in flight, one thread
+ *   seqwrite_qd32    the same with 32 in flight
+ * Memory backed, the 64 MiB are written before the reads, and every read
+ * must bring back what was written (a block still zero is an error): the
+ * rows read stored data, not the zero-fill path.
  * Every measurement is one line "# bench: config=... driver=...
- * workload=... run=N value=X unit=iops|MB/s"; scripts/ferro-bench takes
- * the medians. Settings from the kernel command line, which the kernel
- * hands to init as environment: ferro_bench_runs (5), ferro_bench_ms
- * (2000 per workload).
+ * workload=... threads=T qd=Q run=N value=X unit=iops|MB/s";
+ * scripts/ferro-bench boots the guest more than once and takes the
+ * medians over all runs of all boots. Settings from the kernel command
+ * line, which the kernel hands to init as environment: ferro_bench_runs
+ * (5), ferro_bench_ms (2000 per workload).
  *
  * Then a profile of the memory-backed seqwrite_qd1 workload for ferro_null
  * and null_blk: the workload runs in this thread while a perf cpu-clock
@@ -29,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/aio_abi.h>
 #include <linux/perf_event.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -43,9 +52,11 @@
 
 #define BENCH_DIR "/lib/modules/bench"
 #define MAX_QD 32
+#define MAX_THREADS 4
 #define IO 4096
 #define DEVICE_MB 1024		/* every device's capacity */
-#define WRITE_SPAN (64LL << 20)	/* sequential writes wrap within this */
+#define SPAN (64LL << 20)	/* reads and writes stay within this */
+#define PATTERN 0x5a		/* what the writes store */
 
 static double now(void)
 {
@@ -55,83 +66,177 @@ static double now(void)
 	return t.tv_sec + t.tv_nsec / 1e9;
 }
 
+/*
+ * One submitter: its own file descriptor and AIO context with qd requests
+ * in flight (io_submit/io_getevents on an O_DIRECT block device: each
+ * becomes a block request), resubmitting each as it completes until the
+ * time is up. Reads of a memory-backed device check that each block
+ * holds what was written.
+ */
 struct worker {
 	const char *path;
-	int write;
+	int write, qd, verify;
 	long long start, span;	/* bytes */
 	double until;
 	long ops, errors;
-	uint64_t seed;
+	int err;		/* the first failure's errno */
+	uint64_t seed, pos;
 };
+
+static void fail(struct worker *w, int err)
+{
+	if (!w->errors++)
+		w->err = err;
+}
+
+static void prep(struct worker *w, struct iocb *cb, unsigned char *buf)
+{
+	long long off;
+
+	if (w->write) {
+		off = w->start + (long long)w->pos;
+		w->pos = (w->pos + IO) % w->span;
+	} else {
+		w->seed ^= w->seed << 13;
+		w->seed ^= w->seed >> 7;
+		w->seed ^= w->seed << 17;
+		off = w->start + (long long)(w->seed % (w->span / IO)) * IO;
+		buf[0] = buf[IO - 1] = 0;	/* the read must bring the data */
+	}
+	memset(cb, 0, sizeof(*cb));
+	cb->aio_lio_opcode = w->write ? IOCB_CMD_PWRITE : IOCB_CMD_PREAD;
+	cb->aio_buf = (uintptr_t)buf;
+	cb->aio_nbytes = IO;
+	cb->aio_offset = off;
+}
 
 static void *work(void *arg)
 {
 	struct worker *w = arg;
+	struct iocb cbs[MAX_QD], *ptrs[MAX_QD];
+	struct io_event ev[MAX_QD];
+	aio_context_t ctx = 0;
+	unsigned char *bufs = NULL;
 	int fd = open(w->path, (w->write ? O_WRONLY : O_RDONLY) | O_DIRECT | O_CLOEXEC);
-	long long pos = 0, blocks = w->span / IO;
-	void *buf;
+	int i, inflight = 0;
 
-	if (fd < 0 || posix_memalign(&buf, IO, IO)) {
-		w->errors++;
-		return NULL;
+	if (fd < 0 || posix_memalign((void **)&bufs, IO, (size_t)IO * w->qd) ||
+	    syscall(SYS_io_setup, w->qd, &ctx)) {
+		fail(w, errno);
+		goto out;
 	}
-	memset(buf, 0x5a, IO);
-	for (;;) {
-		int i;
+	memset(bufs, PATTERN, (size_t)IO * w->qd);
+	for (i = 0; i < w->qd; i++) {
+		prep(w, &cbs[i], bufs + (size_t)IO * i);
+		cbs[i].aio_fildes = fd;
+		cbs[i].aio_data = i;
+		ptrs[i] = &cbs[i];
+	}
+	if (syscall(SYS_io_submit, ctx, w->qd, ptrs) != w->qd) {
+		fail(w, errno);
+		goto out;
+	}
+	inflight = w->qd;
+	while (inflight > 0) {
+		int n = syscall(SYS_io_getevents, ctx, 1, w->qd, ev, NULL), k, again = 0;
+		int stop = now() >= w->until;
 
-		for (i = 0; i < 64; i++) {
-			long long off;
-			ssize_t n;
-
-			if (w->write) {
-				off = w->start + pos;
-				pos = (pos + IO) % w->span;
-				n = pwrite(fd, buf, IO, off);
-			} else {
-				w->seed ^= w->seed << 13;
-				w->seed ^= w->seed >> 7;
-				w->seed ^= w->seed << 17;
-				off = w->start + (long long)(w->seed % blocks) * IO;
-				n = pread(fd, buf, IO, off);
-			}
-			if (n == IO)
-				w->ops++;
-			else
-				w->errors++;
-		}
-		if (now() >= w->until)
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			fail(w, errno);
 			break;
+		}
+		for (k = 0; k < n; k++) {
+			struct iocb *cb = &cbs[ev[k].data];
+			unsigned char *buf = bufs + (size_t)IO * ev[k].data;
+
+			inflight--;
+			if (ev[k].res != IO)
+				fail(w, ev[k].res < 0 ? (int)-ev[k].res : EIO);
+			else if (w->verify && (buf[0] != PATTERN || buf[IO - 1] != PATTERN))
+				fail(w, EILSEQ);	/* not the data that was written */
+			else
+				w->ops++;
+			if (!stop) {
+				prep(w, cb, buf);
+				cb->aio_fildes = fd;
+				cb->aio_data = ev[k].data;
+				ptrs[again++] = cb;
+			}
+		}
+		if (again && syscall(SYS_io_submit, ctx, again, ptrs) != again) {
+			fail(w, errno);
+			break;
+		}
+		inflight += again;
 	}
-	free(buf);
-	close(fd);
+out:
+	if (ctx)
+		syscall(SYS_io_destroy, ctx);	/* waits for what is still in flight */
+	free(bufs);
+	if (fd >= 0)
+		close(fd);
 	return NULL;
 }
 
-/* One workload on path; the rate (IOPS or MB/s), or -1 on errors. */
-static double measure(const char *path, int write, int qd, long ms)
+/*
+ * One workload on path from `threads` submitters with qd requests in
+ * flight each; the rate (IOPS, or MB/s for writes), or -1 with *err set.
+ */
+static double measure(const char *path, int write, int qd, int threads, int verify, long ms,
+		      int *err)
 {
-	struct worker w[MAX_QD];
-	pthread_t t[MAX_QD];
+	struct worker w[MAX_THREADS];
+	pthread_t t[MAX_THREADS];
 	double start = now(), secs;
 	long ops = 0, errors = 0;
-	int i;
+	int i, made = 0;
 
-	for (i = 0; i < qd; i++) {
-		w[i] = (struct worker){ .path = path, .write = write, .until = start + ms / 1e3,
+	*err = 0;
+	for (i = 0; i < threads; i++) {
+		w[i] = (struct worker){ .path = path, .write = write, .qd = qd, .verify = verify,
+					.until = start + ms / 1e3, .span = SPAN / threads,
 					.seed = 0x9e3779b97f4a7c15ULL * (i + 1) };
-		w[i].span = write ? WRITE_SPAN / qd : (long long)DEVICE_MB << 20;
-		w[i].start = write ? w[i].span * i : 0;
-		pthread_create(&t[i], NULL, work, &w[i]);
+		w[i].start = w[i].span * i;
+		errno = pthread_create(&t[i], NULL, work, &w[i]);
+		if (errno) {
+			*err = errno;
+			break;
+		}
+		made++;
 	}
-	for (i = 0; i < qd; i++) {
+	for (i = 0; i < made; i++) {
 		pthread_join(t[i], NULL);
 		ops += w[i].ops;
 		errors += w[i].errors;
+		if (w[i].errors && !*err)
+			*err = w[i].err;
 	}
 	secs = now() - start;
-	if (errors)
+	if (made < threads || errors)
 		return -1;
 	return write ? ops * (double)IO / secs / 1e6 : ops / secs;
+}
+
+/* Writes PATTERN over the span that the workloads read, 1 MiB at a time. */
+static int fill(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_DIRECT | O_CLOEXEC), ok = fd >= 0;
+	long long off;
+	void *buf = NULL;
+
+	if (!ok || posix_memalign(&buf, IO, 1 << 20)) {
+		ok = 0;
+	} else {
+		memset(buf, PATTERN, 1 << 20);
+		for (off = 0; ok && off < SPAN; off += 1 << 20)
+			ok = pwrite(fd, buf, 1 << 20, off) == 1 << 20;
+	}
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	return ok ? 0 : -1;
 }
 
 /* Set up one driver's device; its path, or NULL. */
@@ -272,8 +377,7 @@ static int sample_workload(const char *driver, const char *path, int write, long
 	size_t len = (PROFILE_PAGES + 1) * page, n_hits = 0, i;
 	struct perf_event_mmap_page *meta;
 	struct hit *hits;
-	struct worker w = { .path = path, .write = write, .seed = 1,
-			    .span = write ? WRITE_SPAN : (long long)DEVICE_MB << 20 };
+	struct worker w = { .path = path, .write = write, .qd = 1, .seed = 1, .span = SPAN };
 	unsigned char *data;
 	uint64_t head, tail;
 	int fd = syscall(SYS_perf_event_open, &attr, 0, -1, -1, 0);
@@ -351,9 +455,10 @@ void bench_plan(void)
 {
 	static const char *const plain[] = { "ferro_null", "null_blk", "rnull" };
 	static const char *const memory[] = { "ferro_null", "null_blk" };
-	static const struct { const char *name; int write, qd; } loads[] = {
-		{ "randread_qd1", 0, 1 }, { "randread_qd32", 0, MAX_QD },
-		{ "seqwrite_qd1", 1, 1 }, { "seqwrite_qd32", 1, MAX_QD },
+	static const struct { const char *name; int write, qd, threads; } loads[] = {
+		{ "randread_qd1", 0, 1, 1 }, { "randread_qd32", 0, MAX_QD, 1 },
+		{ "randread_qd8_t4", 0, 8, MAX_THREADS },
+		{ "seqwrite_qd1", 1, 1, 1 }, { "seqwrite_qd32", 1, MAX_QD, 1 },
 	};
 	long runs = env_long("ferro_bench_runs", 5), ms = env_long("ferro_bench_ms", 2000);
 	int config, run, ok = 1;
@@ -373,6 +478,9 @@ void bench_plan(void)
 				const char *path = setup(driver, config);
 				size_t l;
 
+				/* Memory backed, the reads read what was written first. */
+				if (path && config && fill(path))
+					path = NULL;
 				if (!path) {
 					snprintf(why, sizeof(why), "%s: setup failed (errno %d)",
 						 driver, errno);
@@ -381,17 +489,21 @@ void bench_plan(void)
 					continue;
 				}
 				for (l = 0; l < ARRAY_SIZE(loads); l++) {
-					double v = measure(path, loads[l].write, loads[l].qd, ms);
+					int err;
+					double v = measure(path, loads[l].write, loads[l].qd,
+							   loads[l].threads, config && !loads[l].write,
+							   ms, &err);
 
 					if (v < 0) {
-						snprintf(why, sizeof(why), "%s %s: I/O errors",
-							 driver, loads[l].name);
+						snprintf(why, sizeof(why), "%s %s: %s", driver,
+							 loads[l].name, strerror(err));
 						ok = 0;
 						continue;
 					}
-					printf("# bench: config=%s driver=%s workload=%s run=%d value=%.1f unit=%s\n",
+					printf("# bench: config=%s driver=%s workload=%s threads=%d qd=%d run=%d value=%.1f unit=%s\n",
 					       config ? "memory_backed" : "plain", driver,
-					       loads[l].name, run, v, loads[l].write ? "MB/s" : "iops");
+					       loads[l].name, loads[l].threads, loads[l].qd, run, v,
+					       loads[l].write ? "MB/s" : "iops");
 				}
 				teardown(driver);
 			}

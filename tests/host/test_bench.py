@@ -10,26 +10,37 @@ from tests.host.common import TOP, build_dir, kernel_source
 from ferro import bench
 
 
+def line(driver, value, run=1, config='plain', workload='randread_qd1', threads=1, qd=1,
+	 unit='iops'):
+	return (f'# bench: config={config} driver={driver} workload={workload} '
+		f'threads={threads} qd={qd} run={run} value={value} unit={unit}\n')
+
+
 class Medians(unittest.TestCase):
 
-	def test_medians_and_ratios(self):
-		text = ''.join(
-			f'# bench: config=plain driver={d} workload=randread_qd1 run={r} '
-			f'value={v} unit=iops\n'
-			for r, (a, b) in enumerate([(100, 200), (300, 100), (200, 150)], 1)
-			for d, v in (('ferro_null', a), ('null_blk', b)))
-		rows = bench.table(bench.parse(text), bench.units(text))
+	def test_medians_and_ratios_over_boots(self):
+		boots = [''.join(line(d, v, r) for r, (a, b) in enumerate(pairs, 1)
+				 for d, v in (('ferro_null', a), ('null_blk', b)))
+			 for pairs in ([(100, 200), (300, 100)], [(200, 150)])]
+		rows = bench.table(bench.parse(boots), bench.shapes(boots))
 		by = {r['driver']: r for r in rows}
 		self.assertEqual(by['ferro_null']['median'], 200)
 		self.assertEqual(by['null_blk']['median'], 150)
 		self.assertAlmostEqual(by['ferro_null']['ratio'], 200 / 150)
 		self.assertEqual(by['null_blk']['ratio'], 1.0)
-		self.assertEqual(by['ferro_null']['runs'], 3)
+		self.assertEqual((by['ferro_null']['runs'], by['ferro_null']['boots']), (3, 2))
 		self.assertIn('ferro_null', bench.rst(rows, 'make bench', 'x'))
 
+	def test_threads_and_queue_depth_are_columns(self):
+		text = [line('null_blk', 9, workload='randread_qd8_t4', threads=4, qd=8)]
+		row, = bench.table(bench.parse(text), bench.shapes(text))
+		self.assertEqual((row['threads'], row['qd']), (4, 8))
+		self.assertRegex(bench.rst([row], 'make bench', 'x'),
+				 r'randread_qd8_t4 +null_blk +4 +8 +1 +1 ')
+
 	def test_no_reference_no_ratio(self):
-		text = '# bench: config=plain driver=rnull workload=seqwrite_qd1 run=1 value=5.0 unit=MB/s\n'
-		rows = bench.table(bench.parse(text), bench.units(text))
+		text = [line('rnull', 5.0, workload='seqwrite_qd1', unit='MB/s')]
+		rows = bench.table(bench.parse(text), bench.shapes(text))
 		self.assertIsNone(rows[0]['ratio'])
 		self.assertIn('n/a', bench.rst(rows, 'make bench', 'x'))
 
@@ -48,16 +59,17 @@ class Profile(unittest.TestCase):
 
 
 class ShortRun(unittest.TestCase):
-	"""One run of 50 ms per measurement: every driver, configuration and
-	workload yields a positive value, and the table compares them."""
+	"""Two boots of one run of 50 ms per measurement: every driver,
+	configuration and workload yields a positive value from both boots,
+	and the table compares them."""
 
 	def test_short_run(self):
 		build_dir('m')
 		with tempfile.TemporaryDirectory() as tmp:
 			out = os.path.join(tmp, 'bench.txt')
 			p = subprocess.run([os.path.join(TOP, 'scripts', 'ferro-bench'), '--kdir',
-					    kernel_source(), '--runs', '1', '--ms', '50', '--output', out],
-					   capture_output=True, text=True)
+					    kernel_source(), '--runs', '1', '--ms', '50', '--boots', '2',
+					    '--output', out], capture_output=True, text=True)
 			self.assertEqual(p.returncode, 0, p.stdout[-3000:] + p.stderr[-3000:])
 			with open(out) as f:
 				table = f.read()
@@ -69,7 +81,11 @@ class ShortRun(unittest.TestCase):
 			for d in ds}
 		self.assertEqual({(r[0], r[1], r[2]) for r in rows}, want)
 		for r in rows:
-			self.assertGreater(float(r[4]), 0, r)
+			# threads, QD/thread, boots, runs, then the median
+			self.assertEqual(r[3:7], ['4' if r[1].endswith('_t4') else '1',
+						  '8' if r[1].endswith('_t4') else
+						  '32' if r[1].endswith('qd32') else '1', '2', '2'], r)
+			self.assertGreater(float(r[7]), 0, r)
 		# the sampled profile of both drivers follows the table
 		for driver in ('ferro_null', 'null_blk'):
 			self.assertRegex(table, rf'{driver}: function \(\d+ samples\)')
