@@ -5,11 +5,121 @@ Shared by scripts/ferro-inspect and the compare report. Works on a loadable
 module (.ko), a built-in object (.o) and a linked vmlinux.
 """
 
+import os
 import re
 import struct
-from typing import Dict, List, Optional
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
 from ferro import elf
+
+
+class Source(NamedTuple):
+	"""A line of the kernel source: its file in the tree, the function
+	("name()") or macro ("NAME") it is in, and its code, whitespace
+	collapsed and a macro's closing backslash dropped."""
+	path: str
+	scope: str
+	code: str
+
+
+class Rule(NamedTuple):
+	"""What the kernel does with an entry point by design: not measured
+	from a build or a boot, but read in the kernel source it names
+	(tests/host/test_inspect_rules.py checks every line is there)."""
+	text: str
+	sources: Tuple[Source, ...]
+
+
+MODULE_C = 'kernel/module/main.c'
+RULES: Dict[str, Rule] = {
+	'module-init': Rule(
+		'called through struct module .init by do_init_module() when finit_module(2) '
+		'loads the module',
+		(Source(MODULE_C, 'do_init_module()', 'ret = do_one_initcall(mod->init);'),)),
+	'module-exit': Rule(
+		'called through struct module .exit by delete_module(2) when the module is unloaded',
+		(Source(MODULE_C, 'delete_module()', 'mod->exit();'),)),
+	'module-link': Rule(
+		'in no initcall table: finit_module(2) loads it at run time, and load_module() '
+		'ends in do_init_module(), which calls its init',
+		(Source(MODULE_C, 'load_module()', 'return do_init_module(mod);'),)),
+	'builtin-init': Rule(
+		'called at boot by do_initcall_level() through do_one_initcall(), in the order '
+		'of its level\'s table',
+		(Source('init/main.c', 'do_initcall_level()',
+			'do_one_initcall(initcall_from_entry(fn));'),)),
+	'builtin-exit': Rule(
+		'never called: delete_module(2) finds a module only in the list of loaded '
+		'ones, which add_unformed_module() fills, and a built-in C module_exit() only '
+		'fills .exitcall.exit, which the linker script discards',
+		(Source(MODULE_C, 'delete_module()', 'mod = find_module(name);'),
+		 Source(MODULE_C, 'add_unformed_module()', 'list_add_rcu(&mod->list, &modules);'),
+		 Source('include/asm-generic/vmlinux.lds.h', 'DISCARDS', 'EXIT_CALL'))),
+}
+
+
+def rule(key: str) -> Dict:
+	"""A rule as facts carry it: its text and the source lines it comes from."""
+	r = RULES[key]
+	return {'text': r.text, 'sources': [s._asdict() for s in r.sources]}
+
+
+def render_rule(r: Dict) -> str:
+	"""'rule: <text> (<file>, <scope>: "<code>"; ...)'."""
+	where = '; '.join(f'{s["path"]}, {s["scope"]}: "{s["code"]}"' for s in r['sources'])
+	return f'rule: {r["text"]} ({where})'
+
+
+def _code(line: str) -> str:
+	return ' '.join(line.rstrip().rstrip('\\').split())
+
+
+def _scope_lines(lines: List[str], scope: str) -> Optional[range]:
+	"""The line indexes of a function's definition ("name()": from its
+	head to the closing brace in column 0) or a macro's ("NAME": the
+	#define and its continuation lines) in a C file or linker script."""
+	if not scope.endswith('()'):
+		for i, line in enumerate(lines):
+			if re.match(rf'#define {re.escape(scope)}\b(?!\()', line):
+				j = i
+				while lines[j].rstrip().endswith('\\') and j + 1 < len(lines):
+					j += 1
+				return range(i, j + 1)
+		return None
+	name = re.escape(scope[:-2])
+	head = re.compile(rf'^(?:SYSCALL_DEFINE\d\({name},|[A-Za-z_].*\b{name}\()')
+	for i, line in enumerate(lines):
+		if not head.match(line) or line.rstrip().endswith(';'):
+			continue
+		j = i
+		while j < len(lines) and not lines[j].rstrip().endswith('{'):
+			if lines[j].rstrip().endswith(';'):
+				break		# a declaration over several lines
+			j += 1
+		if j == len(lines) or not lines[j].rstrip().endswith('{'):
+			continue
+		while j < len(lines) and lines[j].rstrip() != '}':
+			j += 1
+		return range(i, j + 1)
+	return None
+
+
+def source_line(kdir: str, src: Source) -> int:
+	"""The line number of `src` in the kernel tree `kdir`; ValueError
+	saying what is missing if the file, the scope or the line is not there."""
+	path = os.path.join(kdir, src.path)
+	if not os.path.isfile(path):
+		raise ValueError(f'{src.path}: no such file in {kdir}')
+	with open(path, errors='replace') as f:
+		lines = f.read().splitlines()
+	span = _scope_lines(lines, src.scope)
+	if span is None:
+		raise ValueError(f'{src.path}: no definition of {src.scope}')
+	for i in span:
+		if _code(lines[i]) == src.code:
+			return i + 1
+	raise ValueError(f'{src.path}: {src.scope} (lines {span.start + 1}-{span.stop}) '
+			 f'has no line "{src.code}"')
 
 
 class NotKernelObject(elf.ElfError):
@@ -87,6 +197,12 @@ def initcall_table(e: elf.Elf, level: str = '6') -> List[str]:
 	return out
 
 
+def referenced_by(e: elf.Elf, name: str) -> List[str]:
+	"""The relocation sections of an object with an entry against `name`."""
+	return [s.name for s in e.sections if s.type == elf.SHT_RELA and any(
+		r.symbol.name == name for r in e.relocations(e.sections[s.info].name))]
+
+
 def facts(e: elf.Elf, layout: Optional[elf.Elf] = None) -> Dict:
 	"""Entry points, their sections and how C reaches them, per module."""
 	k = kind(e)
@@ -103,19 +219,20 @@ def facts(e: elf.Elf, layout: Optional[elf.Elf] = None) -> Dict:
 			relocs = {r.symbol.name: r for r in e.relocations('.gnu.linkonce.this_module')}
 			for role, sym_name in (('init', 'init_module'), ('exit', 'cleanup_module')):
 				sym = e.symbol(sym_name)
-				entry = {'symbol': sym_name, 'section': e.section_of(sym) if sym else None,
-					 'size': sym.size if sym else None}
+				if not sym:
+					m[role] = None		# not defined in this .ko
+					continue
+				entry = {'symbol': sym_name, 'section': e.section_of(sym), 'size': sym.size}
 				if sym_name in relocs:
 					off = relocs[sym_name].offset
 					entry['struct_module_offset'] = off
 					entry['struct_module_field'] = fields.get(off)
-				entry['runs'] = ('from do_init_module on load' if role == 'init'
-						 else 'from delete_module(2) on unload')
+				entry['rule'] = rule(f'module-{role}')
 				m[role] = entry
 		else:
 			init = e.symbol(f'__{name}_init')
 			m['init'] = {'symbol': init.name, 'section': e.section_of(init), 'size': init.size,
-				     'runs': 'from do_one_initcall at boot'}
+				     'rule': rule('builtin-init')}
 			call = e.symbol(f'__{name}_initcall')
 			if call and k == 'vmlinux':
 				target = call.value + struct.unpack('<i', e.read(call.value, 4))[0]
@@ -125,19 +242,17 @@ def facts(e: elf.Elf, layout: Optional[elf.Elf] = None) -> Dict:
 			elif call:
 				relocs = e.relocations(e.section_of(call))
 				m['initcall'] = {'symbol': call.name, 'section': e.section_of(call),
-						 'resolves_to': ', '.join(r.symbol.name for r in relocs)}
+						 'resolves_to': ', '.join(r.symbol.name for r in relocs)
+						 or 'nothing (no relocation)'}
 			exit_sym = e.symbol(f'__{name}_exit')
 			if exit_sym:
-				users = []
-				if k != 'vmlinux':
-					users = [s.name for s in e.sections if s.type == elf.SHT_RELA and any(
-						r.symbol.name == exit_sym.name
-						for r in e.relocations(e.sections[s.info].name))]
 				m['exit'] = {'symbol': exit_sym.name, 'section': e.section_of(exit_sym),
-					     'size': exit_sym.size,
-					     'runs': 'never: built-in code is not unloaded'
-					     + (f' (referenced by {", ".join(users)})' if users else
-						'; nothing refers to it' if k != 'vmlinux' else '')}
+					     'size': exit_sym.size}
+				if k != 'vmlinux':
+					# Measured in the object (a linked vmlinux keeps
+					# no relocations).
+					m['exit']['referenced_by'] = referenced_by(e, exit_sym.name)
+				m['exit']['rule'] = rule('builtin-exit')
 		result['modules'][name] = m
 	return result
 
@@ -164,8 +279,13 @@ def render(f: Dict, name: Optional[str] = None) -> str:
 			if 'resolves_to' in e:
 				line += f'-> {e["resolves_to"]}'
 			lines.append(line.rstrip())
-			if 'runs' in e:
-				lines.append(f'    {"":9} runs {e["runs"]}')
+			if 'referenced_by' in e:
+				users = ', '.join(e['referenced_by'])
+				lines.append(f'    {"":9} ' + (f'referenced by relocations in {users}' if users
+							else 'referenced by nothing: no relocation in '
+							'this object names it'))
+			if 'rule' in e:
+				lines.append(f'    {"":9} {render_rule(e["rule"])}')
 		for key in ('license', 'description', 'parmtype', 'parm', 'file'):
 			for v in m['modinfo'].get(key, []):
 				lines.append(f'    modinfo   {key}={v}')
