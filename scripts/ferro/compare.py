@@ -2,8 +2,12 @@
 """Built-in versus loadable, measured: the data behind `make compare`.
 
 Every cell comes from a built artefact (ELF facts, section sizes, link
-order) or from a booted kernel (the guest's records and facts, the kernel
-log with initcall_debug), never from a table typed in here.
+order, module lists) or from a booted kernel (the guest's records and facts,
+the kernel log with initcall_debug), never from a table typed in here; what
+the kernel does by design is a rule that quotes its source (inspect.RULES).
+A driver's cells come from its own lines only (its record, trace lines,
+facts and initcall_debug calls); what belongs to the whole kernel is kept
+apart from them.
 """
 
 import os
@@ -102,10 +106,26 @@ class BootLog:
 		return rec
 
 	def record(self, module: str, mode: str) -> Dict[str, str]:
-		"""The last init record of a driver in a mode (the defaults reload)."""
-		hits = [r for r in self.records if r.get('mode') == mode and
-			r.get('entry', '').endswith(('init_module', f'__{module}_init'))]
+		"""The last init record a driver wrote in a mode, told apart by what
+		it holds: a loadable one's init_module frame names [<module>], a
+		built-in one is entered at __<module>_init."""
+		def own(r: Dict[str, str]) -> bool:
+			if r.get('mode') != mode:
+				return False
+			if mode == 'built-in':
+				return r.get('entry') == f'__{module}_init'
+			return r.get('entry') == 'init_module' and any(
+				re.fullmatch(rf'init_module\+0x[0-9a-f]+/0x[0-9a-f]+ \[{module}\]', f)
+				for f in record_frames(r))
+		hits = [r for r in self.records if own(r)]
 		return hits[-1] if hits else {}
+
+	def init_calls(self, module: str, mode: str) -> List[Dict]:
+		"""initcall_debug's calls of a driver's own init: init_module
+		[<module>] when loaded, __<module>_init built in."""
+		fn = 'init_module' if mode == 'module' else f'__{module}_init'
+		return [c for c in self.initcalls() if c['fn'] == fn and
+			c['module'] == (module if mode == 'module' else None)]
 
 
 def drivers() -> List[str]:
@@ -119,11 +139,17 @@ def record_frames(rec: Dict[str, str]) -> List[str]:
 		if f'frame.{i}' in rec]
 
 
+def frame_name(frame: str) -> str:
+	"""A frame's function, without its offset and module."""
+	return re.sub(r'\+0x[0-9a-f]+/0x[0-9a-f]+.*$', '', frame)
+
+
 def caller_chain(rec: Dict[str, str]) -> List[str]:
-	"""Frames from the entry symbol outwards, offsets dropped."""
-	names = [re.sub(r'\+0x[0-9a-f]+/0x[0-9a-f]+.*$', '', f) for f in record_frames(rec)]
+	"""Frames from the entry symbol outwards, offsets dropped; none if
+	the frames do not pass through the entry (they are not its callers)."""
+	names = [frame_name(f) for f in record_frames(rec)]
 	entry = rec.get('entry', '')
-	return names[names.index(entry):] if entry in names else names
+	return names[names.index(entry):] if entry in names else []
 
 
 def object_path(build: str, name: str, suffix: str = '.o') -> Optional[str]:
@@ -140,13 +166,35 @@ def median_or_none(xs: List[float]) -> Optional[float]:
 
 
 def link_order(vmlinux: elf.Elf, fn: str) -> Dict:
+	"""Where `fn` is in a vmlinux's level-6 initcall table (position None:
+	not in it, of the table's `of` entries)."""
 	table = inspect.initcall_table(vmlinux, '6')
 	if fn not in table:
-		return {'position': None, 'of': len(table)}
+		return {'symbol': fn, 'position': None, 'of': len(table)}
 	i = table.index(fn)
-	return {'position': i + 1, 'of': len(table),
+	return {'symbol': fn, 'position': i + 1, 'of': len(table),
 		'before': table[i - 1] if i else None,
 		'after': table[i + 1] if i + 1 < len(table) else None}
+
+
+def builtin_lists(build: str, mod: str) -> Dict[str, Optional[Dict]]:
+	"""What a build's modules.builtin and modules.builtin.modinfo say of a
+	module: the lines naming it, and how many the file has (None: no file)."""
+	out: Dict[str, Optional[Dict]] = {'modules_builtin': None, 'modules_builtin_modinfo': None}
+	path = os.path.join(build, 'modules.builtin')
+	if os.path.exists(path):
+		with open(path) as f:
+			lines = [l.strip() for l in f if l.strip()]
+		out['modules_builtin'] = {'lines': len(lines),
+					  'listed': [l for l in lines if l.endswith(f'/{mod}.ko')]}
+	path = os.path.join(build, 'modules.builtin.modinfo')
+	if os.path.exists(path):
+		with open(path, 'rb') as f:
+			entries = [x.decode(errors='replace') for x in f.read().split(b'\0') if x]
+		out['modules_builtin_modinfo'] = {'entries': len(entries),
+						  'listed': [x for x in entries
+							     if x.startswith(f'{mod}.')]}
+	return out
 
 
 def makefile_position(kdir: str) -> str:
@@ -159,6 +207,85 @@ def makefile_position(kdir: str) -> str:
 		return 'drivers/Makefile does not list ferro/'
 	return (f'line {hits[0] + 1} of {len(objs)} obj- lines in drivers/Makefile '
 		f'(after {objs[hits[0] - 1].split()[-1] if hits[0] else "nothing"})')
+
+
+def probe_chain(probe: Dict[str, str], mod: str) -> Optional[str]:
+	"""The kernel's side of a traced probe: the first three frames after
+	the driver's own (those that name its module or crate)."""
+	frames = record_frames(probe)
+	own = next((i for i, f in enumerate(frames) if mod not in f), len(frames))
+	names = [frame_name(f) for f in frames[own:own + 3]]
+	return ' <- '.join(names) or None
+
+
+def driver_cell(name: str, mode: str, logs: List[BootLog], elf_facts: Dict) -> Dict:
+	"""A driver's cells in one mode measured from its boots (durations
+	from every boot, the rest from the last) and its ELF facts: only from
+	its own record, trace lines, facts and initcall_debug lines."""
+	mod = f'ferro_{name}'
+	last = logs[-1]
+	fn = 'init_module' if mode == 'module' else f'__{mod}_init'
+	rec = last.record(mod, mode)
+	probe = last.traced_call(mod, 'probe')
+	traced = probe or last.traced_call(mod, 'init')
+	if not rec and traced:
+		# A driver without an init record: its probe ran inside its
+		# init (driver_register), or it traced its init, so the chain
+		# holds the init entry and what called it (if it reaches it).
+		rec = dict(traced, entry=fn)
+	durations = []
+	for log in logs:
+		calls = [c for c in log.init_calls(mod, mode) if c['ret'] == 0]
+		if calls:
+			durations.append(calls[-1]['usecs'])
+	first = [c for c in last.init_calls(mod, mode) if c['ret'] == 0][:1]
+	facts = {k: v for (d, k), v in last.facts.items() if d == name}
+	if 'params' not in facts:
+		given = None
+	elif mode == 'module':
+		given = f'finit_module(2) arguments "{facts["params"]}"'
+	else:
+		given = (f'kernel command line "{facts["params"]}"' if facts['params'] else
+			 'kernel command line: none given, defaults')
+	return {
+		'entry': elf_facts.get('init'),
+		'initcall': elf_facts.get('initcall'),
+		'exit': elf_facts.get('exit'),
+		'called_by': caller_chain(rec)[1:],
+		'system_state': rec.get('system_state'),
+		# Its own "calling  <fn> ... @ <pid>" line: the first init that
+		# returned 0 (a loadable driver may be loaded many times).
+		'time_s': first[0]['start'] if first else None,
+		'init_usecs': {'samples': durations, 'median': median_or_none(durations)},
+		'probe': probe_chain(probe, mod) if probe else None,
+		'sysfs_module': facts.get('sysfs'),
+		'coresize': int(facts['coresize']) if 'coresize' in facts else None,
+		'initsize': int(facts['initsize']) if 'initsize' in facts else None,
+		'delete_module': facts.get('delete_module'),
+		'load_unload_cycles': facts.get('load_unload_cycles'),
+		'params_given': given,
+		'params_read_back': {k[6:]: v for k, v in rec.items() if k.startswith('param.')},
+	}
+
+
+def build_cells(name: str, mode: str, build: str, vmlinux: elf.Elf,
+		log: BootLog) -> Dict:
+	"""A driver's cells in one mode measured from that mode's build: its
+	object's sizes, the build's module lists, its init in the level-6
+	initcall table of that vmlinux, and where the boot called it."""
+	mod = f'ferro_{name}'
+	obj = object_path(build, name, '.ko' if mode == 'module' else '.o')
+	cell = builtin_lists(build, mod)
+	cell['object_bytes'] = elf.alloc_sizes(elf.Elf(obj)) if obj else None
+	cell['link_order'] = link_order(vmlinux, f'__{mod}_init')
+	if mode == 'module':
+		cell['link_order']['rule'] = inspect.rule('module-link')
+		cell['observed_call_index'] = None
+	else:
+		calls = [c['fn'] for c in log.initcalls()]
+		fn = f'__{mod}_init'
+		cell['observed_call_index'] = (calls.index(fn) + 1, len(calls)) if fn in calls else None
+	return cell
 
 
 def collect(board: Board, kdir: str, boots: int, stress: Optional[int] = None,
@@ -181,83 +308,45 @@ def collect(board: Board, kdir: str, boots: int, stress: Optional[int] = None,
 			with open(b.log_path, errors='replace') as f:
 				logs[mode].append(BootLog(f.read()))
 			say(f'  COMPARE boot {i + 1}/{boots} {mode}: {b.seconds:.1f}s')
+	return assemble(board.name, kdir, builds, logs)
 
+
+def assemble(board_name: str, kdir: str, builds: Dict[str, str],
+	     logs: Dict[str, List[BootLog]]) -> Dict:
+	"""The report's data from the two builds (mode -> build directory)
+	and the logs of their boots (mode -> one BootLog per boot)."""
+	boots = len(logs['module'])
 	vm = {mode: elf.Elf(os.path.join(builds[mode], 'vmlinux')) for mode in builds}
 	vm_sizes = {mode: elf.alloc_sizes(e) for mode, e in vm.items()}
 	growth = {k: vm_sizes['built-in'][k] - vm_sizes['module'][k] for k in vm_sizes['module']}
 	freed = {mode: median_or_none([x for x in (l.freed_init_kib() for l in logs[mode])
 				       if x is not None]) for mode in logs}
 	freed = {k: int(v) if v is not None else None for k, v in freed.items()}
-	report = {'board': board.name, 'boots': boots, 'kernel': guest.kernel_release(builds['module']),
+	builtin = inspect.facts(vm['built-in'])['modules']
+	report = {'board': board_name, 'boots': boots, 'kernel': guest.kernel_release(builds['module']),
+		  # The whole kernel's: vmlinux with every Ferro module it holds
+		  # (builtin_modules) built in, over the =m kernel's.
 		  'vmlinux_growth_bytes': growth,
+		  'builtin_modules': sorted(builtin),
 		  'freed_init_kib': freed,
 		  'ferro_makefile_position': makefile_position(kdir),
 		  'drivers': {}}
 
-	builtin_facts = inspect.facts(vm['built-in'])['modules']
 	for name in drivers():
 		mod = f'ferro_{name}'
 		ko = object_path(builds['module'], name, '.ko')
 		obj = object_path(builds['built-in'], name)
-		per: Dict[str, Dict] = {}
-		for mode, _ in MODES:
-			f = (inspect.facts(elf.Elf(ko))['modules'] if mode == 'module'
-			     else builtin_facts).get(mod, {})
-			last = logs[mode][-1]
-			rec = last.record(mod, mode)
-			fn = 'init_module' if mode == 'module' else f'__{mod}_init'
-			probe = last.traced_call(mod, 'probe')
-			traced = probe or last.traced_call(mod, 'init')
-			if not rec and traced:
-				# A driver without an init record: its probe ran inside
-				# its init (driver_register), or it traced its init, so
-				# the chain holds the init entry and what called it.
-				rec = dict(traced, entry=fn)
-			durations = []
-			for log in logs[mode]:
-				calls = [c for c in log.initcalls() if c['fn'] == fn and c['ret'] == 0 and
-					 (c['module'] == mod if mode == 'module' else c['module'] is None)]
-				if calls:
-					durations.append(calls[-1]['usecs'])
-			facts = {k: v for (d, k), v in last.facts.items() if d == name}
-			cell = {
-				'entry': f.get('init'),
-				'initcall': f.get('initcall'),
-				'exit': f.get('exit'),
-				'called_by': caller_chain(rec)[1:],
-				'system_state': rec.get('system_state'),
-				'time_s': float(rec['time']) if rec.get('time') else None,
-				'init_usecs': {'samples': durations, 'median': median_or_none(durations)},
-				'probe': (' <- '.join(caller_chain(dict(probe, entry='platform_probe'))[:3])
-					  if probe else 'n/a: drives no device' if name == 'lifecycle' else None),
-				'sysfs_module': facts.get('sysfs'),
-				'coresize': int(facts['coresize']) if 'coresize' in facts else None,
-				'initsize': int(facts['initsize']) if 'initsize' in facts else None,
-				'delete_module': facts.get('delete_module'),
-				'load_unload_cycles': facts.get('load_unload_cycles'),
-				'params_given': ((f'finit_module(2) arguments "{facts.get("params", "")}"')
-						 if mode == 'module' else
-						 ('kernel command line "' + facts['params'] + '"'
-						  if facts.get('params') else
-						  'kernel command line: none given, defaults')),
-				'params_read_back': {k[6:]: v for k, v in rec.items() if k.startswith('param.')},
-			}
-			if mode == 'built-in':
-				with open(os.path.join(builds[mode], 'modules.builtin')) as mb:
-					cell['modules_builtin'] = [l.strip() for l in mb if f'/{mod}.ko' in l]
-				with open(os.path.join(builds[mode], 'modules.builtin.modinfo'), 'rb') as mi:
-					cell['modules_builtin_modinfo'] = [
-						x.decode() for x in mi.read().split(b'\0')
-						if x.startswith(f'{mod}.'.encode())]
-				cell['object_bytes'] = elf.alloc_sizes(elf.Elf(obj)) if obj else None
-				cell['link_order'] = link_order(vm['built-in'], fn)
-				calls = [c['fn'] for c in last.initcalls()]
-				cell['observed_call_index'] = (calls.index(fn) + 1, len(calls)) \
-					if fn in calls else None
-			else:
-				cell['modules_builtin'] = []
-				cell['modules_builtin_modinfo'] = []
-				cell['link_order'] = 'n/a: loaded at run time by finit_module(2)'
-			per[mode] = cell
-		report['drivers'][name] = per
+		elf_facts = {'module': inspect.facts(elf.Elf(ko))['modules'].get(mod, {}) if ko else {},
+			     'built-in': dict(builtin.get(mod, {}))}
+		exit_y = elf_facts['built-in'].get('exit')
+		if exit_y and obj:
+			# vmlinux keeps no relocations: what refers to the built-in
+			# exit is measured in its object.
+			o = (inspect.facts(elf.Elf(obj))['modules'].get(mod) or {}).get('exit') or {}
+			if 'referenced_by' in o:
+				elf_facts['built-in']['exit'] = dict(exit_y, referenced_by=o['referenced_by'])
+		report['drivers'][name] = {
+			mode: {**driver_cell(name, mode, logs[mode], elf_facts[mode]),
+			       **build_cells(name, mode, builds[mode], vm[mode], logs[mode][-1])}
+			for mode, _ in MODES}
 	return report

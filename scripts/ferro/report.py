@@ -5,6 +5,10 @@ from typing import Dict, List
 from xml.sax.saxutils import escape
 
 from ferro.compare import BootLog
+from ferro.inspect import render_rule
+
+
+NOT_REPORTED = 'n/a: not reported by the guest'
 
 
 def _sym(e) -> str:
@@ -16,52 +20,79 @@ def _sym(e) -> str:
 def _bytes(d) -> str:
 	if not d:
 		return 'n/a'
-	return ', '.join(f'{k} {v}' for k, v in d.items() if v)
+	return ', '.join(f'{k} {v}' for k, v in d.items() if v) or 'none'
+
+
+def _listing(c, key: str, what: str) -> str:
+	"""A modules.builtin[.modinfo] cell: the module's lines, or that the
+	build's file has none of them (or no file)."""
+	d = c.get(key)
+	if d is None:
+		return f'n/a: the build has no {key.replace("_", ".")}'
+	total = d.get('lines', d.get('entries'))
+	if d['listed']:
+		return (', '.join(d['listed']) if key == 'modules_builtin'
+			else f'{len(d["listed"])} of {total} {what}')
+	return f'not listed ({total} {what}, none of this module)'
 
 
 def rows(name: str, per: Dict, report: Dict) -> List[List[str]]:
 	m, y = per['module'], per['built-in']
+	mod = f'ferro_{name}'
 
 	def via_module(c):
 		e = c['entry'] or {}
 		if 'struct_module_offset' in e:
 			return f'`struct module` +{e["struct_module_offset"]:#x} (relocation in `.gnu.linkonce.this_module`)'
-		return 'n/a'
+		return 'n/a: no relocation against it in `.gnu.linkonce.this_module`'
 
 	def via_builtin(c):
 		i = c['initcall']
 		if not i:
-			return 'n/a'
+			return 'n/a: no initcall entry in vmlinux'
 		return f'`{i["symbol"]}`, initcall level {i.get("level")} -> `{i["resolves_to"]}`'
+
+	def entry_cell(c):
+		e = c['entry']
+		return _sym(e) + (f'; {render_rule(e["rule"])}' if e and 'rule' in e else '')
 
 	def exit_cell(c):
 		e = c['exit']
-		return f'{_sym(e)}; runs {e["runs"]}' if e else 'none'
+		if not e:
+			return 'none'
+		out = _sym(e)
+		if 'referenced_by' in e:
+			out += ('; referenced by relocations in ' + ', '.join(e['referenced_by'])
+				if e['referenced_by'] else '; no relocation in its object names it')
+		return out + (f'; {render_rule(e["rule"])}' if 'rule' in e else '')
 
 	def when(c):
-		t = f'{c["time_s"]:.6f} s' if c['time_s'] is not None else '?'
-		return f'{t}, `{c["system_state"]}`'
+		t = (f'{c["time_s"]:.6f} s (`calling` line of its first init that returned 0)'
+		     if c['time_s'] is not None else 'n/a: no initcall_debug line of its init')
+		state = (f'`{c["system_state"]}`' if c['system_state'] else
+			 'system_state n/a: not recorded by this driver')
+		return f'{t}, {state}'
 
 	def dur(c):
 		d = c['init_usecs']
 		if d['median'] is None:
-			return 'n/a'
+			return 'n/a: no initcall_debug line of its init returned 0'
 		return f'{d["median"]:.0f} us (median of {len(d["samples"])})'
 
 	def memory_m(c):
-		return f'coresize {c["coresize"]} B, initsize {c["initsize"]} B (`/sys/module`)'
+		sizes = (f'coresize {c["coresize"]} B, initsize {c["initsize"]} B (`/sys/module`)'
+			 if c['coresize'] is not None else f'/sys/module sizes {NOT_REPORTED}')
+		return f'{sizes}; `.ko`: {_bytes(c.get("object_bytes"))}'
 
 	def memory_y(c):
-		g = report['vmlinux_growth_bytes']
-		return (f'object: {_bytes(c.get("object_bytes"))}; vmlinux vs the =m kernel: '
-			f'{_bytes({k: v for k, v in g.items() if v})}')
+		return f'object: {_bytes(c.get("object_bytes"))}'
 
-	freed = report['freed_init_kib']
-
-	def link(c):
+	def link(c, kernel):
 		lo = c['link_order']
-		if isinstance(lo, str):
-			return lo
+		if lo['position'] is None:
+			out = (f'`{lo["symbol"]}` not in the {kernel} vmlinux\'s '
+			       f'level-6 initcall table ({lo["of"]} entries)')
+			return out + (f'; {render_rule(lo["rule"])}' if 'rule' in lo else '')
 		obs = c.get('observed_call_index')
 		seen = f'; initcall_debug saw it as call {obs[0]} of {obs[1]}' if obs else ''
 		return (f'{lo["position"]} of {lo["of"]} level-6 initcalls, after `{lo["before"]}`, '
@@ -69,35 +100,64 @@ def rows(name: str, per: Dict, report: Dict) -> List[List[str]]:
 
 	def params(c):
 		back = ', '.join(f'{k}={v}' for k, v in c['params_read_back'].items())
-		return f'{c["params_given"]}; read back: {back or "n/a"}'
+		return (f'{c["params_given"] or NOT_REPORTED}; read back: '
+			f'{back or "n/a: not recorded by this driver"}')
+
+	def cycles(c):
+		if c.get('load_unload_cycles'):
+			return c['load_unload_cycles']
+		if c['delete_module'] and c['delete_module'] != '0':
+			return f'none: delete_module(2) failed: {c["delete_module"]}'
+		return NOT_REPORTED
+
+	def probe(c):
+		return c['probe'] or f'n/a: no `{mod}: call probe:` line in the kernel log'
 
 	return [
-		['entry symbol', _sym(m['entry']), _sym(y['entry'])],
+		['entry symbol', entry_cell(m), entry_cell(y)],
 		['how C finds it', via_module(m), via_builtin(y)],
 		['exit', exit_cell(m), exit_cell(y)],
-		['called by (captured stack)', ' <- '.join(m['called_by']) or 'n/a',
-		 ' <- '.join(y['called_by']) or 'n/a'],
+		['called by (captured stack)', ' <- '.join(m['called_by']) or 'n/a: not recorded',
+		 ' <- '.join(y['called_by']) or 'n/a: not recorded'],
 		['when', when(m), when(y)],
 		['init duration (initcall_debug)', dur(m), dur(y)],
-		['device probe', m['probe'] or 'n/a', y['probe'] or 'n/a'],
+		['device probe', probe(m), probe(y)],
 		['memory', memory_m(m), memory_y(y)],
-		['init memory freed at boot (whole kernel)', f'{freed["module"]} KiB',
-		 f'{freed["built-in"]} KiB'],
-		['`/sys/module/ferro_' + name + '`', m['sysfs_module'] or '?', y['sysfs_module'] or '?'],
-		['modules.builtin', 'not listed', ', '.join(y['modules_builtin']) or 'not listed'],
-		['modules.builtin.modinfo', 'none', f'{len(y["modules_builtin_modinfo"])} entries'],
+		['`/sys/module/' + mod + '`', m['sysfs_module'] or NOT_REPORTED,
+		 y['sysfs_module'] or NOT_REPORTED],
+		['modules.builtin', _listing(m, 'modules_builtin', 'lines'),
+		 _listing(y, 'modules_builtin', 'lines')],
+		['modules.builtin.modinfo', _listing(m, 'modules_builtin_modinfo', 'entries'),
+		 _listing(y, 'modules_builtin_modinfo', 'entries')],
 		['parameters', params(m), params(y)],
-		['delete_module(2)', m['delete_module'] or '?', y['delete_module'] or '?'],
-		['load/unload cycles without residue', m.get('load_unload_cycles') or 'n/a',
-		 y.get('load_unload_cycles') or 'n/a: built in'],
-		['link order', link(m), link(y)],
+		['delete_module(2)', m['delete_module'] or NOT_REPORTED,
+		 y['delete_module'] or NOT_REPORTED],
+		['load/unload cycles without residue', cycles(m), cycles(y)],
+		['link order', link(m, '=m'), link(y, '=y')],
 	]
+
+
+def header(report: Dict) -> List[str]:
+	"""What belongs to the whole kernel, not to one driver: said once."""
+	freed = report['freed_init_kib']
+	growth = {k: v for k, v in report['vmlinux_growth_bytes'].items() if v}
+	built_in = ', '.join(report['builtin_modules']) or 'none'
+
+	def kib(v):
+		return f'{v} KiB' if v is not None else 'n/a: no "Freeing unused kernel memory" line'
+
+	return [f'Whole kernel: the =y vmlinux, with {built_in} built in at once, over the =m '
+		f'vmlinux, in bytes: {_bytes(growth)}.', '',
+		f'Init memory freed at boot (whole kernel): =m {kib(freed["module"])}, '
+		f'=y {kib(freed["built-in"])}.', '']
 
 
 def markdown(report: Dict) -> str:
 	out = [f'# Built-in vs loadable on {report["board"]}', '',
 	       f'Kernel {report["kernel"]}; every cell measured from the builds and from '
-	       f'{report["boots"]} boot(s) of each kernel (durations are medians).', '']
+	       f'{report["boots"]} boot(s) of each kernel (durations are medians), except '
+	       'those marked "rule:", which quote the kernel source they come from.', '']
+	out += header(report)
 	for name, per in report['drivers'].items():
 		out += [f'## ferro_{name}', '', '| | loadable (=m) | built-in (=y) |', '|---|---|---|']
 		for r in rows(name, per, report):
