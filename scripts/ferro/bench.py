@@ -45,7 +45,7 @@ def table(samples: Dict[Key, List[Tuple[int, float]]],
 		med = statistics.median(values)
 		ref = [v for _, v in samples.get((config, workload, REFERENCE), [])]
 		ratio = med / statistics.median(ref) if ref and statistics.median(ref) else None
-		threads, qd, unit = shape.get(workload, (0, 0, ''))
+		threads, qd, unit = shape[workload]
 		rows.append({'config': config, 'workload': workload, 'driver': driver,
 			     'threads': threads, 'qd': qd, 'boots': len({b for b, _ in got}),
 			     'runs': len(values), 'median': med, 'unit': unit,

@@ -236,11 +236,13 @@ def lava_local(board: Board, kdir: str, tally: Tally, plan: str = 'all') -> None
 		print(proc.stdout[-3000:] + proc.stderr[-3000:], flush=True)
 		tally.add('lava', 0, 1)
 		return
-	print(f'  LAVA    {run.passed} passed, {len(bad)} failed in '
+	print(f'  LAVA    {run.passed} passed, {run.failed} failed, {run.skipped} skipped in '
 	      f'{time.monotonic() - start:.0f}s', flush=True)
 	for r in bad:
 		print(f'    not ok {r.name}\n      ' + '\n      '.join(r.diagnostics), flush=True)
-	tally.add('lava', run.passed, run.failed)
+	for e in run.errors:
+		print(f'    error: {e}', flush=True)
+	tally.add('lava', run.passed, run.failed, run.skipped)
 
 
 def _image_checks(board: Board, build: str, mode: str,
@@ -292,9 +294,10 @@ def sd_cards(builds: Dict[str, str], tally: Tally) -> None:
 	checked from the outside; the Pi 4's booted in QEMU raspi4b, with 2
 	load/bind cycles per loop (the virt boots run the full counts)."""
 	firmware = image.fetch_firmware()
-	tally.add('rpi firmware', 1 if firmware else 0, 0 if firmware else 1)
 	if not firmware:
+		# Found, it is a precondition of the checks below, not one of them.
 		print('  FAIL    scripts/fetch-rpi-firmware found no Pi 4 firmware', flush=True)
+		tally.add('rpi firmware', 0, 1)
 	for name in boards.available():
 		board = boards.load(name)
 		if not board.sd_card:

@@ -9,7 +9,7 @@ import tempfile
 import unittest
 
 from tests.host.common import TOP
-from ferro import board as boards
+from ferro import board as boards, guest
 
 LAVA_JOBS = os.path.join(TOP, 'scripts', 'lava-jobs')
 sys.path.insert(0, os.path.join(TOP, 'scripts'))
@@ -40,7 +40,7 @@ class Jobs(unittest.TestCase):
 						job = f.read()
 					self.assertIn(f'url: https://lab.example.org/ferro/{plan}/Image', job)
 					self.assertIn(f'-- {plan} {name} all', job)
-					self.assertIn('log_buf_len=1M', job)
+					self.assertIn(guest.LOG_BUF, job)
 					self.assertNotIn('ferro_stress=', job)
 					self.assertNotIn('${', job)
 
@@ -154,6 +154,7 @@ class Checks(unittest.TestCase):
 	def test_all_pass(self):
 		console = 'KTAP version 1\n1..2\nok 1 a\nok 2 b\n'
 		v = self.verdicts(self.outcome([('a', 'pass'), ('b', 'pass')], console=console))
+		self.assertEqual(set(v), {'job_complete', 'results_match_ktap', 'selftest_passed'})
 		self.assertTrue(all(v.values()), v)
 
 	def test_missing_extra_or_different(self):

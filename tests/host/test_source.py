@@ -31,6 +31,19 @@ def rust_files():
 	return [f for f in tracked_files() if f.endswith('.rs')]
 
 
+class Scope(unittest.TestCase):
+	"""The per-file checks below pass on an empty list: they must see every
+	driver's sources, the guest's C and the scripts."""
+
+	def test_the_checks_see_the_sources(self):
+		files = tracked_files()
+		for d in sorted(os.listdir(os.path.join(TOP, 'drivers'))):
+			if os.path.isfile(os.path.join(TOP, 'drivers', d, 'Kconfig')):
+				self.assertIn(f'drivers/{d}/ferro_{d}.rs', rust_files())
+		for f in ('tests/guest/ktest.c', 'scripts/ferro/checks.py', 'Makefile'):
+			self.assertIn(f, files)
+
+
 class Spdx(unittest.TestCase):
 
 	def test_every_source_file_has_spdx(self):
