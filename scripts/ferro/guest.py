@@ -118,9 +118,10 @@ def initramfs(board: Board, build: str, tag: str, modules: Optional[str] = None,
 # every record since boot, failing if the ring buffer overwrote any before
 # the guest read it. A module boot logs about 7,000 records (about 1 MiB
 # with initcall_debug and the drivers' call traces); the default 128 KiB
-# lost 4,293 of 6,973 in one; 16 MiB leaves room for the stress boots, and
-# the check says so if it ever does not.
-LOG_BUF = 'log_buf_len=16M'
+# lost 4,293 of 6,973 in one. 8 MiB of text (about 36 MiB of memory with
+# the record descriptors) leaves room for the stress boots, and the check
+# says so if it ever does not.
+LOG_BUF = 'log_buf_len=8M'
 
 
 def kernel_cmdline(board: Board, plan: str, args: str = '', driver: str = '',

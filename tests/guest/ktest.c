@@ -185,11 +185,14 @@ char *kernel_log(void)
 		if (n < 0)
 			continue;	/* overwritten: the next read skips ahead */
 		rec[n] = '\0';
-		if (log_add(&r, rec)) {
-			free(r.text);
-			close(fd);
-			return NULL;
-		}
+		if (log_add(&r, rec))
+			break;
+	}
+	/* Only EAGAIN (no more records) is the end; anything else is no log. */
+	if (n > 0 || (n < 0 && errno != EAGAIN)) {
+		free(r.text);
+		close(fd);
+		return NULL;
 	}
 	close(fd);
 	kmsg_lost = r.lost;
@@ -275,21 +278,26 @@ int log_dump_has_frame(const char *log, size_t mark, const char *fn)
 }
 
 /*
- * Whether the record whose first line is l has a frame containing fn: the
- * "<pfx>N: <symbol>" lines that follow it (pfx ends in "frame."), up to
- * the next record's frame.0.
+ * Whether the record whose first line ("... entry=...") is l has a frame
+ * containing fn: the "<pfx>N: <symbol>" lines that follow it (pfx ends in
+ * "frame."), numbered from 0, up to the next record's first line.
  */
 int log_record_has_frame(const char *l, const char *pfx, const char *fn)
 {
 	const char *p;
-	char frame[512];
+	char line[512], *f;
 	int n = 0;
 
-	for (p = log_find(l + strcspn(l, "\n"), pfx); p; p = log_find(p + strcspn(p, "\n"), pfx)) {
-		line_of(p, frame, sizeof(frame));
-		if (atoi(strstr(frame, pfx) + strlen(pfx)) != n++)
-			break;	/* frame.0 again: a later record */
-		if (strstr(frame, fn))
+	for (p = l + strcspn(l, "\n"); *p == '\n'; p += strcspn(p + 1, "\n") + 1) {
+		line_of(p + 1, line, sizeof(line));
+		if (strstr(line, " entry="))
+			break;	/* the next record */
+		f = strstr(line, pfx);
+		if (!f)
+			continue;	/* another message between the frames */
+		if (atoi(f + strlen(pfx)) != n++)
+			break;
+		if (strstr(f, fn))
 			return 1;
 	}
 	return 0;

@@ -125,8 +125,7 @@ static void lifecycle_bad_params(void)
  */
 static void lifecycle_load_loop(void)
 {
-	const char *env = getenv("ferro_stress");
-	long n = env ? strtol(env, NULL, 0) : 50, i;
+	long n = stress_count(), i;
 	int ret = 0, err = 0;
 
 	for (i = 0; i < n; i++) {

@@ -103,6 +103,10 @@ int main(int argc, char **argv)
 		result(log_record_has_frame(EXIT("2.1 ferro_lifecycle: exit: frame.0: capture+0x5c/0x90\n"),
 					    "ferro_lifecycle: exit: frame.", "sys_delete_module+"),
 		       "exit_frames_elsewhere", "no frame");
+	else if (!strcmp(c, "exit_without_frames"))
+		result(log_record_has_frame(EXIT(""), "ferro_lifecycle: exit: frame.",
+					    "sys_delete_module+"),
+		       "exit_without_frames", "no frame");
 	else if (!strcmp(c, "record_absent_key"))
 		result(!record_get("entry: init_module\nmode: module\n", "frames", buf, sizeof(buf)) &&
 		       !*buf, "record_absent_key", "buffer holds '%s'", buf);

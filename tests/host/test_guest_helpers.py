@@ -81,6 +81,8 @@ class GuestLogChecks(unittest.TestCase):
 		self.assertTrue(res['exit_frames'].ok, out)
 		res, out = self.run_case('exit_frames_elsewhere')
 		self.assertFalse(res['exit_frames_elsewhere'].ok, out)
+		res, out = self.run_case('exit_without_frames')
+		self.assertFalse(res['exit_without_frames'].ok, out)
 
 	def test_record_get_clears_on_absent_key(self):
 		res, out = self.run_case('record_absent_key')
