@@ -474,9 +474,9 @@ static void check_chains(const char *plan, int builtin)
 			  builtin ? probe_builtin : probe_module);
 	check_trace_chain(plan, "cpufreq", "init", init);
 	/* One OPP (QEMU's raspi4b firmware clock): no change, no target_index. */
-	if (domains[0].n > 1)
+	if (domains[0].n > 1) {
 		check_trace_chain(plan, "cpufreq", "target_index", target);
-	else {
+	} else {
 		char name[96];
 
 		snprintf(name, sizeof(name), "%s_cpufreq_chain_target_index", plan);

@@ -549,8 +549,22 @@ static void sweep_null_power(const char *plan)
 	report_sweep(plan, "null_power_on", &s);
 }
 
-/* Devices bound to a Ferro driver on any bus, swept one by one: how many. */
-static int sweep_bound_devices(const char *plan)
+/*
+ * Whether a Ferro driver on a bus is one of module's (ferro_<module>):
+ * its name says so ("ferro-cpufreq"), or, for ferro_phy, whose phylib
+ * drivers are named after their PHYs, it sits on the MDIO bus.
+ */
+static int driver_of(const char *bus, const char *driver, const char *module)
+{
+	return strcasestr(driver, module) ||
+	       (strcmp(module, "phy") == 0 && strcmp(bus, "mdio_bus") == 0);
+}
+
+/*
+ * Devices bound to module's drivers (every Ferro driver's if NULL) on any
+ * bus, swept one by one; how many.
+ */
+static int sweep_bound_devices(const char *plan, const char *module)
 {
 	DIR *buses = opendir("/sys/bus"), *drivers, *devs;
 	struct dirent *b, *d, *e;
@@ -571,6 +585,8 @@ static int sweep_bound_devices(const char *plan)
 			devs = opendir(dir);
 			while (devs && (e = readdir(devs))) {
 				if (e->d_type != DT_LNK || strcmp(e->d_name, "module") == 0)
+					continue;
+				if (module && !driver_of(b->d_name, d->d_name, module))
 					continue;
 				sweep_bind(plan, dir, d->d_name, e->d_name);
 				swept++;
@@ -691,10 +707,8 @@ void debug_plan(const char *plan, const char *const *modules, size_t n)
 		return;
 	}
 	if (strcmp(plan, "builtin") == 0) {
-		int swept = sweep_bound_devices(plan);
-
 		for (i = 0; i < n; i++)
-			check_swept(plan, modules[i], swept);
+			check_swept(plan, modules[i], sweep_bound_devices(plan, modules[i]));
 		for (i = 0; i < n; i++) {
 			if (strcmp(modules[i], "null") == 0) {
 				sweep_null_power(plan);
@@ -715,7 +729,8 @@ void debug_plan(const char *plan, const char *const *modules, size_t n)
 				snprintf(name, sizeof(name), "%s_fault_reload_%s", plan, modules[i]);
 				result(0, name, "finit_module after the sweep: errno %d", errno);
 			} else {
-				check_swept(plan, modules[i], sweep_bound_devices(plan));
+				check_swept(plan, modules[i],
+					    sweep_bound_devices(plan, modules[i]));
 				if (strcmp(modules[i], "null") == 0)
 					sweep_null_power(plan);
 				if (strcmp(modules[i], "phy") == 0)

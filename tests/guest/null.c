@@ -178,16 +178,17 @@ static int integrity(const char *plan, const char *what, int index, unsigned int
 {
 	struct region r[THREADS];
 	pthread_t t[THREADS];
-	long long size;
+	long long size = 0;
 	long mismatches = 0, errors = 0;
 	struct timespec t0, t1;
 	char name[96];
-	int fd = open_dev(index, O_RDWR | O_DIRECT), i;
+	int fd = open_dev(index, O_RDWR | O_DIRECT), i, made;
+	int err = fd < 0 || ioctl(fd, BLKGETSIZE64, &size) ? errno : 0;
 
-	if (fd < 0 || ioctl(fd, BLKGETSIZE64, &size) || size < THREADS * MAX_IO) {
+	if (err || size < THREADS * MAX_IO) {
 		snprintf(name, sizeof(name), "%s_null_integrity_%s", plan, what);
 		result(0, name, "/dev/ferro_nullb%d: cannot open or too small (%lld bytes): errno %d",
-		       index, fd < 0 ? 0LL : size, errno);
+		       index, size, err);
 		if (fd >= 0)
 			close(fd);
 		return 0;
@@ -198,9 +199,14 @@ static int integrity(const char *plan, const char *what, int index, unsigned int
 					.writes = WRITES, .seed = 0x9e3779b97f4a7c15ULL * (i + 1) };
 		r[i].start = r[i].len * i;
 		r[i].shadow = calloc(1, r[i].len);
-		pthread_create(&t[i], NULL, region_worker, &r[i]);
+		if (!r[i].shadow || pthread_create(&t[i], NULL, region_worker, &r[i])) {
+			free(r[i].shadow);
+			break;
+		}
 	}
-	for (i = 0; i < THREADS; i++) {
+	made = i;
+	errors += THREADS - made;	/* a writer that never ran */
+	for (i = 0; i < made; i++) {
 		pthread_join(t[i], NULL);
 		mismatches += r[i].mismatches;
 		errors += r[i].errors;
@@ -495,22 +501,23 @@ static void check_remove_under_io(const char *plan)
 	struct hammer h = { 0 };
 	pthread_t t[THREADS];
 	char name[96];
-	int i, gone;
+	int i, gone, made = 0;
 
 	h.index = configfs_device("busy",
 				  "capacity_mb=16 hw_queues=2 completion=2 completion_nsec=1000000");
-	for (i = 0; h.index >= 0 && i < THREADS; i++)
-		pthread_create(&t[i], NULL, hammer_worker, &h);
+	while (h.index >= 0 && made < THREADS &&
+	       !pthread_create(&t[made], NULL, hammer_worker, &h))
+		made++;
 	usleep(300 * 1000);
 	configfs_remove("busy");
 	gone = h.index >= 0 && !dev_exists(h.index);
 	__atomic_store_n(&h.stop, 1, __ATOMIC_RELAXED);
-	for (i = 0; h.index >= 0 && i < THREADS; i++)
+	for (i = 0; i < made; i++)
 		pthread_join(t[i], NULL);
 	snprintf(name, sizeof(name), "%s_null_power_off_under_io", plan);
-	result(gone && h.done > 0, name,
-	       "ferro_nullb%d removed while %d threads read: %ld reads done, %ld failed after",
-	       h.index, THREADS, h.done, h.failed);
+	result(gone && made == THREADS && h.done > 0, name,
+	       "ferro_nullb%d removed while %d of %d threads read: %ld reads done, %ld failed after",
+	       h.index, made, THREADS, h.done, h.failed);
 }
 
 /* --- the two plans --------------------------------------------------- */
@@ -620,6 +627,7 @@ void null_stress(const char *plan)
 	static const char *const stress_params =
 		"nr_devices=1 capacity_mb=8 block_size=4096 memory_backed=1 completion=1";
 	int module = strcmp(plan, "module") == 0, fd, i, round, refused = 0, unloads = 0;
+	int made, churning = 0;
 	long mismatches = 0, errors = 0, rounds = stress_count();
 	struct region r[THREADS];
 	struct churn c = { 0 };
@@ -654,10 +662,17 @@ void null_stress(const char *plan)
 			goto out;
 		}
 	}
-	pthread_create(&ct, NULL, churn_worker, &c);
+	if (pthread_create(&ct, NULL, churn_worker, &c)) {
+		c.failed++;	/* no churn: the check below fails */
+		c.stop = 1;
+	} else {
+		churning = 1;
+	}
 	for (round = 0; round < rounds; round++) {
-		for (i = 0; i < THREADS; i++)
-			pthread_create(&t[i], NULL, region_worker, &r[i]);
+		for (made = 0; made < THREADS; made++)
+			if (pthread_create(&t[made], NULL, region_worker, &r[made]))
+				break;
+		errors += THREADS - made;
 		/* Unload attempts while the writers run. */
 		for (i = 0; module && i < 5; i++) {
 			unloads++;
@@ -665,14 +680,16 @@ void null_stress(const char *plan)
 				refused++;
 			usleep(20 * 1000);
 		}
-		for (i = 0; i < THREADS; i++)
+		for (i = 0; i < made; i++)
 			pthread_join(t[i], NULL);
 	}
 	/* The churn thread has made at least one cycle before it stops. */
-	for (i = 0; i < 500 && !__atomic_load_n(&c.cycles, __ATOMIC_RELAXED) && !c.failed; i++)
+	for (i = 0; churning && i < 500 && !__atomic_load_n(&c.cycles, __ATOMIC_RELAXED) &&
+	     !c.failed; i++)
 		usleep(10 * 1000);
 	__atomic_store_n(&c.stop, 1, __ATOMIC_RELAXED);
-	pthread_join(ct, NULL);
+	if (churning)
+		pthread_join(ct, NULL);
 	for (i = 0; i < THREADS; i++) {
 		mismatches += r[i].mismatches;
 		errors += r[i].errors;
@@ -757,18 +774,19 @@ void null_module(void)
 	{
 		struct hammer h = { .index = 0 };
 		pthread_t t[THREADS];
-		int i;
+		int i, made = 0;
 
-		for (i = 0; i < THREADS; i++)
-			pthread_create(&t[i], NULL, hammer_worker, &h);
+		while (made < THREADS && !pthread_create(&t[made], NULL, hammer_worker, &h))
+			made++;
 		usleep(200 * 1000);
 		ret = unload_module("ferro_null");
 		err = errno;
 		usleep(100 * 1000);
 		__atomic_store_n(&h.stop, 1, __ATOMIC_RELAXED);
-		for (i = 0; i < THREADS; i++)
+		for (i = 0; i < made; i++)
 			pthread_join(t[i], NULL);
-		result(ret == -1 && err == EWOULDBLOCK && dev_exists(0) && h.done > 0 && !h.failed,
+		result(made == THREADS && ret == -1 && err == EWOULDBLOCK && dev_exists(0) &&
+		       h.done > 0 && !h.failed,
 		       "module_null_unload_refused_under_io",
 		       "delete_module returned %d errno %d; %ld reads, %ld failed", ret, err,
 		       h.done, h.failed);

@@ -616,10 +616,10 @@ void phy_module(void)
 
 	have = phy_found("module");
 	report_fact("phy", "phy_present", "%s", have ? phy_dev : "no");
-	if (!have)
+	if (!have) {
 		skip("module_phy_device_and_faults",
 		     "no PHY here; they run in the boots of the board that has one");
-	if (have) {
+	} else {
 		check_device("module", 0);
 		check_faults("module");
 		/*
