@@ -101,13 +101,19 @@ static void prep(struct worker *w, struct iocb *cb, unsigned char *buf)
 		w->seed ^= w->seed >> 7;
 		w->seed ^= w->seed << 17;
 		off = w->start + (long long)(w->seed % (w->span / IO)) * IO;
-		buf[0] = buf[IO - 1] = 0;	/* the read must bring the data */
+		memset(buf, 0, IO);	/* the read must bring the data */
 	}
 	memset(cb, 0, sizeof(*cb));
 	cb->aio_lio_opcode = w->write ? IOCB_CMD_PWRITE : IOCB_CMD_PREAD;
 	cb->aio_buf = (uintptr_t)buf;
 	cb->aio_nbytes = IO;
 	cb->aio_offset = off;
+}
+
+/* Whether a block holds what the writes store, every byte of it. */
+static int written(const unsigned char *buf)
+{
+	return buf[0] == PATTERN && !memcmp(buf, buf + 1, IO - 1);
 }
 
 static void *work(void *arg)
@@ -118,11 +124,15 @@ static void *work(void *arg)
 	aio_context_t ctx = 0;
 	unsigned char *bufs = NULL;
 	int fd = open(w->path, (w->write ? O_WRONLY : O_RDONLY) | O_DIRECT | O_CLOEXEC);
-	int i, inflight = 0;
+	int i, inflight = 0, rc;
 
-	if (fd < 0 || posix_memalign((void **)&bufs, IO, (size_t)IO * w->qd) ||
-	    syscall(SYS_io_setup, w->qd, &ctx)) {
+	if (fd < 0 || syscall(SYS_io_setup, w->qd, &ctx)) {
 		fail(w, errno);
+		goto out;
+	}
+	rc = posix_memalign((void **)&bufs, IO, (size_t)IO * w->qd);
+	if (rc) {
+		fail(w, rc);
 		goto out;
 	}
 	memset(bufs, PATTERN, (size_t)IO * w->qd);
@@ -132,8 +142,9 @@ static void *work(void *arg)
 		cbs[i].aio_data = i;
 		ptrs[i] = &cbs[i];
 	}
-	if (syscall(SYS_io_submit, ctx, w->qd, ptrs) != w->qd) {
-		fail(w, errno);
+	rc = syscall(SYS_io_submit, ctx, w->qd, ptrs);
+	if (rc != w->qd) {
+		fail(w, rc < 0 ? errno : EAGAIN);	/* a partial submit sets no errno */
 		goto out;
 	}
 	inflight = w->qd;
@@ -154,7 +165,7 @@ static void *work(void *arg)
 			inflight--;
 			if (ev[k].res != IO)
 				fail(w, ev[k].res < 0 ? (int)-ev[k].res : EIO);
-			else if (w->verify && (buf[0] != PATTERN || buf[IO - 1] != PATTERN))
+			else if (w->verify && !written(buf))
 				fail(w, EILSEQ);	/* not the data that was written */
 			else
 				w->ops++;
@@ -165,8 +176,9 @@ static void *work(void *arg)
 				ptrs[again++] = cb;
 			}
 		}
-		if (again && syscall(SYS_io_submit, ctx, again, ptrs) != again) {
-			fail(w, errno);
+		rc = again ? syscall(SYS_io_submit, ctx, again, ptrs) : 0;
+		if (rc != again) {
+			fail(w, rc < 0 ? errno : EAGAIN);
 			break;
 		}
 		inflight += again;
@@ -466,6 +478,11 @@ void bench_plan(void)
 
 	mount("configfs", "/sys/kernel/config", "configfs", 0, NULL);
 	printf("# bench: runs=%ld ms=%ld\n", runs, ms);
+	if (runs < 1 || ms < 1) {
+		result(0, "bench_complete", "ferro_bench_runs=%ld ferro_bench_ms=%ld: nothing to measure",
+		       runs, ms);
+		return;
+	}
 	for (config = 0; config < 2; config++) {
 		const char *const *drivers = config ? memory : plain;
 		int n = config ? ARRAY_SIZE(memory) : ARRAY_SIZE(plain);
@@ -500,7 +517,8 @@ void bench_plan(void)
 						ok = 0;
 						continue;
 					}
-					printf("# bench: config=%s driver=%s workload=%s threads=%d qd=%d run=%d value=%.1f unit=%s\n",
+					printf("# bench: config=%s driver=%s workload=%s "
+					       "threads=%d qd=%d run=%d value=%.1f unit=%s\n",
 					       config ? "memory_backed" : "plain", driver,
 					       loads[l].name, loads[l].threads, loads[l].qd, run, v,
 					       loads[l].write ? "MB/s" : "iops");
