@@ -11,7 +11,7 @@ import dataclasses
 import re
 from typing import List, Optional
 
-RESULT = re.compile(r'^(ok|not ok) (\d+) ([^#\s][^#]*?)\s*(?:#\s*(SKIP|skip)\b.*)?$')
+RESULT = re.compile(r'^(ok|not ok) (\d+) ([^#\s][^#]*?)\s*(?:#\s*(SKIP|skip)\b\s*(.*))?$')
 PLAN = re.compile(r'^1\.\.(\d+)$')
 HEADER = re.compile(r'^K?TAP version \d+$')
 
@@ -22,6 +22,7 @@ class Result:
 	name: str
 	ok: bool
 	skipped: bool = False
+	reason: str = ''		# a skip's reason
 	diagnostics: List[str] = dataclasses.field(default_factory=list)
 
 
@@ -65,7 +66,8 @@ def parse(log: str) -> Run:
 		m = RESULT.match(line)
 		if m:
 			r = Result(int(m.group(2)), m.group(3), m.group(1) == 'ok',
-				   skipped=m.group(4) is not None, diagnostics=pending)
+				   skipped=m.group(4) is not None, reason=m.group(5) or '',
+				   diagnostics=pending)
 			pending = []
 			if r.number != len(results) + 1:
 				errors.append(f'result {r.number} ({r.name}) out of order')

@@ -135,6 +135,13 @@ def parse_log(plan: str, log: str, seconds: float = 0.0) -> Outcome:
 	return Outcome(plan, seconds, job_result, error, cases, '\n'.join(console) + '\n', log)
 
 
+def skips(o: Outcome) -> List[Tuple[str, str]]:
+	"""(name, reason) of every case the guest skipped: LAVA records none
+	of them, so they are relayed as they are, to be counted as skips."""
+	return [(f'lava_{o.plan}_{r.name}', r.reason) for r in ktap.parse(o.console).results
+		if r.skipped]
+
+
 def checks(o: Outcome) -> List[Tuple[str, bool, str]]:
 	"""(name, ok, detail): the job completed, every KTAP case the guest
 	printed arrived as a LAVA test case with the same outcome (no more, no

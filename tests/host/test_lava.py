@@ -157,6 +157,13 @@ class Checks(unittest.TestCase):
 		self.assertEqual(set(v), {'job_complete', 'results_match_ktap', 'selftest_passed'})
 		self.assertTrue(all(v.values()), v)
 
+	def test_guest_skips_are_relayed(self):
+		from ferro import lavarun
+		console = ('KTAP version 1\nok 1 a\nok 2 b # SKIP no PHY here\nnot ok 3 c\n1..3\n')
+		o = self.outcome([('a', 'pass'), ('c', 'fail')], console=console)
+		self.assertEqual(lavarun.skips(o), [('lava_module_b', 'no PHY here')])
+		self.assertTrue(self.verdicts(o)['results_match_ktap'])
+
 	def test_missing_extra_or_different(self):
 		for cases in ([('a', 'pass')], [('a', 'pass'), ('b', 'fail'), ('c', 'pass')],
 			      [('a', 'pass'), ('b', 'pass')], [('a', 'pass'), ('b', 'fail'), ('a', 'pass')]):
