@@ -74,7 +74,9 @@ class BootLog:
 			if m:
 				key = (m.group(1), m.group(2))
 				out.append({'fn': m.group(1), 'module': m.group(2),
-					    'start': open_calls.pop(key, t), 'ret': int(m.group(3)),
+					    # None without its own "calling" line
+					    'start': open_calls.pop(key, None), 'end': t,
+					    'ret': int(m.group(3)),
 					    'usecs': int(m.group(4))})
 		return out
 

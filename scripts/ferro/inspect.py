@@ -50,11 +50,12 @@ RULES: Dict[str, Rule] = {
 			'do_one_initcall(initcall_from_entry(fn));'),)),
 	'builtin-exit': Rule(
 		'never called: delete_module(2) finds a module only in the list of loaded '
-		'ones, which add_unformed_module() fills, and a built-in C module_exit() only '
-		'fills .exitcall.exit, which the linker script discards',
+		'ones, which add_unformed_module() fills, and the module! macro makes the '
+		'built-in exit a plain exported function that no initcall or exitcall table '
+		'holds',
 		(Source(MODULE_C, 'delete_module()', 'mod = find_module(name);'),
 		 Source(MODULE_C, 'add_unformed_module()', 'list_add_rcu(&mod->list, &modules);'),
-		 Source('include/asm-generic/vmlinux.lds.h', 'DISCARDS', 'EXIT_CALL'))),
+		 Source('rust/macros/module.rs', 'module()', 'pub extern "C" fn #ident_exit() {'))),
 }
 
 

@@ -167,6 +167,12 @@ def markdown(report: Dict) -> str:
 	return '\n'.join(out)
 
 
+def _start(c: Dict) -> float:
+	"""When an initcall started: its "calling" line, or, without one, its
+	"initcall ... returned" line less its duration (the timeline only)."""
+	return c['start'] if c['start'] is not None else c['end'] - c['usecs'] / 1e6
+
+
 def svg_timeline(builtin: BootLog, module: BootLog, marks: List[str]) -> str:
 	"""Initcalls of the built-in boot as bars on a time axis, Ferro's in red;
 	below, the module boot's Ferro load calls."""
@@ -174,7 +180,7 @@ def svg_timeline(builtin: BootLog, module: BootLog, marks: List[str]) -> str:
 	calls_y = builtin.initcalls()
 	calls_m = [c for c in module.initcalls() if (c['module'] or '') in marks]
 	exits = [(t, msg) for t, msg in module.kmsg if ': exit: entry=' in msg]
-	end = max([c['start'] + c['usecs'] / 1e6 for c in calls_y + calls_m] +
+	end = max([_start(c) + c['usecs'] / 1e6 for c in calls_y + calls_m] +
 		  [t for t, _ in exits] + [0.001]) * 1.05
 
 	def x(t):
@@ -196,16 +202,16 @@ def svg_timeline(builtin: BootLog, module: BootLog, marks: List[str]) -> str:
 		k = 0
 		for c in calls:
 			mine = ours(c)
-			w = max(1.5, x(c['start'] + c['usecs'] / 1e6) - x(c['start']))
+			w = max(1.5, x(_start(c) + c['usecs'] / 1e6) - x(_start(c)))
 			color = '#d62728' if mine else '#999'
 			h = 24 if mine else 14
-			parts.append(f'<rect x="{x(c["start"]):.1f}" y="{y0 + 30 - h}" width="{w:.1f}" '
+			parts.append(f'<rect x="{x(_start(c)):.1f}" y="{y0 + 30 - h}" width="{w:.1f}" '
 				     f'height="{h}" fill="{color}"><title>{escape(c["fn"])} '
 				     f'{c["usecs"]} us</title></rect>')
 			if mine and k < 3:
 				# Label the first few, staggered; the rest speak as bars.
 				lbl = c['fn'] + (f' [{c["module"]}]' if c['module'] else '')
-				parts.append(f'<text x="{x(c["start"]):.1f}" y="{y0 + 45 + 14 * (k % 3)}" '
+				parts.append(f'<text x="{x(_start(c)):.1f}" y="{y0 + 45 + 14 * (k % 3)}" '
 					     f'fill="#d62728" text-anchor="end">{escape(lbl)} '
 					     f'({c["usecs"]} us, ret {c["ret"]})</text>')
 			k += mine
