@@ -517,8 +517,7 @@ void bench_plan(void)
 						ok = 0;
 						continue;
 					}
-					printf("# bench: config=%s driver=%s workload=%s "
-					       "threads=%d qd=%d run=%d value=%.1f unit=%s\n",
+					printf("# bench: config=%s driver=%s workload=%s threads=%d qd=%d run=%d value=%.1f unit=%s\n",
 					       config ? "memory_backed" : "plain", driver,
 					       loads[l].name, loads[l].threads, loads[l].qd, run, v,
 					       loads[l].write ? "MB/s" : "iops");

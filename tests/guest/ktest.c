@@ -569,8 +569,7 @@ void log_clean(const char *plan, const char *log, unsigned long long lost,
 		line_of(hit, line, sizeof(line));
 	else if (lost)
 		snprintf(line, sizeof(line),
-			 "%llu of %llu records since boot were overwritten before they were read "
-			 "(raise log_buf_len): the log cannot be vouched for",
+			 "%llu of %llu records since boot were overwritten before they were read (raise log_buf_len): the log cannot be vouched for",
 			 lost, lost + records);
 	else if (log)
 		printf("# %s: all %llu records since boot read, none lost\n", plan, records);
