@@ -29,6 +29,11 @@ MODES = ('m', 'y')
 VARIANTS = ('', 'debug', 'kasan')
 
 
+
+def _read_text(path: str) -> str:
+	with open(path) as f:
+		return f.read()
+
 def cache_dir() -> str:
 	return os.environ.get('FERRO_CACHE') or os.path.expanduser('~/.cache/ferro')
 
@@ -366,7 +371,7 @@ def layout_probe(build: str) -> str:
 	# configuration changed; start afresh when it did (as build-modules does).
 	ident = kernel_id(build)
 	stamp = os.path.join(out, '.ferro-kernel-id')
-	if not os.path.isfile(stamp) or open(stamp).read() != ident:
+	if not os.path.isfile(stamp) or _read_text(stamp) != ident:
 		shutil.rmtree(out, ignore_errors=True)
 		os.makedirs(out)
 		with open(stamp, 'w') as f:

@@ -81,7 +81,8 @@ def rows(name: str, per: Dict, report: Dict) -> List[List[str]]:
 
 	def memory_m(c):
 		sizes = (f'coresize {c["coresize"]} B, initsize {c["initsize"]} B (`/sys/module`)'
-			 if c['coresize'] is not None else f'/sys/module sizes {NOT_REPORTED}')
+			 if c['coresize'] is not None and c['initsize'] is not None
+			 else f'/sys/module sizes {NOT_REPORTED}')
 		return f'{sizes}; `.ko`: {_bytes(c.get("object_bytes"))}'
 
 	def memory_y(c):
@@ -95,8 +96,10 @@ def rows(name: str, per: Dict, report: Dict) -> List[List[str]]:
 			return out + (f'; {render_rule(lo["rule"])}' if 'rule' in lo else '')
 		obs = c.get('observed_call_index')
 		seen = f'; initcall_debug saw it as call {obs[0]} of {obs[1]}' if obs else ''
-		return (f'{lo["position"]} of {lo["of"]} level-6 initcalls, after `{lo["before"]}`, '
-			f'before `{lo["after"]}`{seen}; {report["ferro_makefile_position"]}')
+		before = f'after `{lo["before"]}`' if lo['before'] else 'the first'
+		after = f'before `{lo["after"]}`' if lo['after'] else 'the last'
+		return (f'{lo["position"]} of {lo["of"]} level-6 initcalls, {before}, {after}{seen}; '
+			f'{report["ferro_makefile_position"]}')
 
 	def params(c):
 		back = ', '.join(f'{k}={v}' for k, v in c['params_read_back'].items())
