@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """The pieces of `make check` and `make demo`: builds, host tests, guest boots."""
 
+import contextlib
 import io
 import os
 import subprocess
@@ -56,10 +57,31 @@ KASAN_FAULT_STRIDE = 10
 
 
 class Tally:
-	"""Passed/failed counts per section, and the closing line."""
+	"""Passed/failed counts per section, the time of each step, and the
+	closing line."""
 
 	def __init__(self):
 		self.sections: List[Tuple[str, int, int, int]] = []
+		self.steps: List[Tuple[str, float]] = []
+
+	@contextlib.contextmanager
+	def step(self, name: str):
+		"""Times what runs inside it as one step of the run."""
+		start = time.monotonic()
+		try:
+			yield
+		finally:
+			self.steps.append((name, time.monotonic() - start))
+
+	def step_table(self) -> str:
+		"""The steps, the slowest first, with their share of the total."""
+		total = sum(s for _, s in self.steps) or 1.0
+		width = max([len(n) for n, _ in self.steps] + [4])
+		lines = [f'  {"step":{width}}  seconds  share']
+		for name, secs in sorted(self.steps, key=lambda s: -s[1]):
+			lines.append(f'  {name:{width}}  {secs:7.1f}  {100 * secs / total:4.0f} %')
+		lines.append(f'  {"all":{width}}  {total:7.1f}')
+		return '\n'.join(lines)
 
 	def add(self, section: str, passed: int, failed: int, skipped: int = 0) -> None:
 		self.sections.append((section, passed, failed, skipped))
