@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: GPL-2.0
 """make check's tally: the closing line and the table of its steps."""
 
+import os
 import time
 import unittest
 
-import tests.host.common  # noqa: F401  (puts scripts/ on the path)
+from tests.host.common import TOP
 from ferro import checks
 
 
@@ -32,6 +33,11 @@ class Tally(unittest.TestCase):
 		slow = float(rows[1].split()[1])
 		self.assertGreaterEqual(slow, 0.05)
 		self.assertAlmostEqual(float(rows[-1].split()[1]), sum(s for _, s in t.steps), places=1)
+
+	def test_closing_line_stays_last(self):
+		with open(os.path.join(TOP, 'scripts', 'run-checks')) as f:
+			src = f.read()
+		self.assertLess(src.rindex('tally.step_table()'), src.rindex('tally.closing_line()'))
 
 
 if __name__ == '__main__':
