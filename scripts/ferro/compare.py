@@ -235,12 +235,10 @@ def driver_cell(name: str, mode: str, logs: List[BootLog], elf_facts: Dict) -> D
 		# init (driver_register), or it traced its init, so the chain
 		# holds the init entry and what called it (if it reaches it).
 		rec = dict(traced, entry=fn)
-	durations = []
-	for log in logs:
-		calls = [c for c in log.init_calls(mod, mode) if c['ret'] == 0]
-		if calls:
-			durations.append(calls[-1]['usecs'])
-	first = [c for c in last.init_calls(mod, mode) if c['ret'] == 0][:1]
+	# Each boot's calls of its init that returned 0, parsed once.
+	ok_calls = [[c for c in log.init_calls(mod, mode) if c['ret'] == 0] for log in logs]
+	durations = [calls[-1]['usecs'] for calls in ok_calls if calls]
+	first = ok_calls[-1][:1]
 	facts = {k: v for (d, k), v in last.facts.items() if d == name}
 	if 'params' not in facts:
 		given = None

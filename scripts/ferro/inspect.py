@@ -204,6 +204,13 @@ def referenced_by(e: elf.Elf, name: str) -> List[str]:
 		r.symbol.name == name for r in e.relocations(e.sections[s.info].name))]
 
 
+def describe_references(sections: List[str]) -> str:
+	"""referenced_by()'s answer in words."""
+	if sections:
+		return f'referenced by relocations in {", ".join(sections)}'
+	return 'referenced by nothing: no relocation in this object names it'
+
+
 def facts(e: elf.Elf, layout: Optional[elf.Elf] = None) -> Dict:
 	"""Entry points, their sections and how C reaches them, per module."""
 	k = kind(e)
@@ -281,10 +288,7 @@ def render(f: Dict, name: Optional[str] = None) -> str:
 				line += f'-> {e["resolves_to"]}'
 			lines.append(line.rstrip())
 			if 'referenced_by' in e:
-				users = ', '.join(e['referenced_by'])
-				lines.append(f'    {"":9} ' + (f'referenced by relocations in {users}' if users
-							else 'referenced by nothing: no relocation in '
-							'this object names it'))
+				lines.append(f'    {"":9} {describe_references(e["referenced_by"])}')
 			if 'rule' in e:
 				lines.append(f'    {"":9} {render_rule(e["rule"])}')
 		for key in ('license', 'description', 'parmtype', 'parm', 'file'):

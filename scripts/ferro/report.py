@@ -5,7 +5,7 @@ from typing import Dict, List
 from xml.sax.saxutils import escape
 
 from ferro.compare import BootLog
-from ferro.inspect import render_rule
+from ferro.inspect import describe_references, render_rule
 
 
 NOT_REPORTED = 'n/a: not reported by the guest'
@@ -21,6 +21,11 @@ def _bytes(d) -> str:
 	if not d:
 		return 'n/a'
 	return ', '.join(f'{k} {v}' for k, v in d.items() if v) or 'none'
+
+
+def _with_rule(text: str, d) -> str:
+	"""A cell's text, followed by the rule its fact carries, if any."""
+	return text + (f'; {render_rule(d["rule"])}' if d and 'rule' in d else '')
 
 
 def _listing(c, key: str, what: str) -> str:
@@ -53,18 +58,15 @@ def rows(name: str, per: Dict, report: Dict) -> List[List[str]]:
 		return f'`{i["symbol"]}`, initcall level {i.get("level")} -> `{i["resolves_to"]}`'
 
 	def entry_cell(c):
-		e = c['entry']
-		return _sym(e) + (f'; {render_rule(e["rule"])}' if e and 'rule' in e else '')
+		return _with_rule(_sym(c['entry']), c['entry'])
 
 	def exit_cell(c):
 		e = c['exit']
 		if not e:
 			return 'none'
-		out = _sym(e)
-		if 'referenced_by' in e:
-			out += ('; referenced by relocations in ' + ', '.join(e['referenced_by'])
-				if e['referenced_by'] else '; no relocation in its object names it')
-		return out + (f'; {render_rule(e["rule"])}' if 'rule' in e else '')
+		refs = (f'; {describe_references(e["referenced_by"])}' if 'referenced_by' in e
+			else '')
+		return _with_rule(_sym(e) + refs, e)
 
 	def when(c):
 		t = (f'{c["time_s"]:.6f} s (`calling` line of its first init that returned 0)'
@@ -91,9 +93,8 @@ def rows(name: str, per: Dict, report: Dict) -> List[List[str]]:
 	def link(c, kernel):
 		lo = c['link_order']
 		if lo['position'] is None:
-			out = (f'`{lo["symbol"]}` not in the {kernel} vmlinux\'s '
-			       f'level-6 initcall table ({lo["of"]} entries)')
-			return out + (f'; {render_rule(lo["rule"])}' if 'rule' in lo else '')
+			return _with_rule(f'`{lo["symbol"]}` not in the {kernel} vmlinux\'s '
+					  f'level-6 initcall table ({lo["of"]} entries)', lo)
 		obs = c.get('observed_call_index')
 		seen = f'; initcall_debug saw it as call {obs[0]} of {obs[1]}' if obs else ''
 		before = f'after `{lo["before"]}`' if lo['before'] else 'the first'
