@@ -566,10 +566,7 @@ static int driver_of(const char *bus, const char *driver, const char *module)
 	       (strcmp(module, "phy") == 0 && strcmp(bus, "mdio_bus") == 0);
 }
 
-/*
- * Devices bound to module's drivers (every Ferro driver's if NULL) on any
- * bus, swept one by one; how many.
- */
+/* Devices bound to module's drivers on any bus, swept one by one; how many. */
 static int sweep_bound_devices(const char *plan, const char *module)
 {
 	DIR *buses = opendir("/sys/bus"), *drivers, *devs;
@@ -592,7 +589,7 @@ static int sweep_bound_devices(const char *plan, const char *module)
 			while (devs && (e = readdir(devs))) {
 				if (e->d_type != DT_LNK || strcmp(e->d_name, "module") == 0)
 					continue;
-				if (module && !driver_of(b->d_name, d->d_name, module))
+				if (!driver_of(b->d_name, d->d_name, module))
 					continue;
 				sweep_bind(plan, dir, d->d_name, e->d_name);
 				swept++;

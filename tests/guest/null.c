@@ -738,7 +738,7 @@ void null_module(void)
 	mount_configfs();
 	for (i = 0; i < ARRAY_SIZE(bad_params); i++) {
 		char *log, *before = kernel_log(), own[96], parse[96];
-		const char *hit;
+		const char *hit = NULL, *since;
 		size_t skip = before ? strlen(before) : 0;
 
 		ret = load_module(NULL_KO, bad_params[i].params);
@@ -747,9 +747,9 @@ void null_module(void)
 		/* The driver's own line, or the kernel's for a value it cannot parse. */
 		snprintf(own, sizeof(own), "ferro_null: invalid parameter %s=", bad_params[i].named);
 		snprintf(parse, sizeof(parse), "invalid for parameter `%s'", bad_params[i].named);
-		hit = log && strlen(log) >= skip ? strstr(log + skip, own) : NULL;
-		if (!hit && log && strlen(log) >= skip)
-			hit = strstr(log + skip, parse);
+		since = log && strlen(log) >= skip ? log + skip : NULL;
+		if (since)
+			hit = strstr(since, own) ? strstr(since, own) : strstr(since, parse);
 		*msg = '\0';
 		if (hit)
 			line_of(hit, msg, sizeof(msg));
