@@ -39,20 +39,23 @@ class GuestLogChecks(unittest.TestCase):
 		self.assertFalse(run.errors, out)
 		return {r.name: r for r in run.results}, out
 
+	def assert_verdict(self, case, ok, name=None):
+		"""Runs a case; its result (named `name`, or after the case) is ok or not."""
+		res, out = self.run_case(case)
+		self.assertEqual(res[name or case].ok, ok, out)
+		return res, out
+
 	def test_log_clean_passes_a_whole_log(self):
-		res, out = self.run_case('clean')
-		self.assertTrue(res['clean_kernel_log_clean'].ok, out)
+		_, out = self.assert_verdict('clean', True, 'clean_kernel_log_clean')
 		self.assertIn('all 3 records since boot read, none lost', out)
 
 	def test_log_clean_fails_on_lost_records(self):
 		for case, lost in (('gap', '2 of 4'), ('late', '5 of 7')):
-			res, out = self.run_case(case)
-			self.assertFalse(res[f'{case}_kernel_log_clean'].ok, out)
+			_, out = self.assert_verdict(case, False, f'{case}_kernel_log_clean')
 			self.assertIn(f'{lost} records since boot were overwritten', out)
 
 	def test_log_clean_fails_on_a_warning(self):
-		res, out = self.run_case('warned')
-		self.assertFalse(res['warned_kernel_log_clean'].ok, out)
+		self.assert_verdict('warned', False, 'warned_kernel_log_clean')
 
 	def test_kunit_skip_is_a_skip(self):
 		res, out = self.run_case('kunit_skip')
@@ -64,29 +67,22 @@ class GuestLogChecks(unittest.TestCase):
 	def test_kunit_pass_and_fail(self):
 		res, _ = self.run_case('kunit_pass')
 		self.assertTrue(all(r.ok and not r.skipped for r in res.values()))
-		res, out = self.run_case('kunit_fail')
-		self.assertFalse(res['kunit_fail_kunit_second'].ok, out)
+		self.assert_verdict('kunit_fail', False, 'kunit_fail_kunit_second')
 
 	def test_stack_dump_frames_only(self):
 		"""The dump's own frame lines count; the driver's "frame.N:" line
 		naming do_init_module, and a later unindented one, do not."""
-		res, out = self.run_case('dump')
-		self.assertTrue(res['dump'].ok, out)
-		res, out = self.run_case('dump_without_frame')
-		self.assertFalse(res['dump_without_frame'].ok, out)
+		self.assert_verdict('dump', True)
+		self.assert_verdict('dump_without_frame', False)
 
 	def test_exit_record_frames_only(self):
 		"""The frame must be in the exit record, not in a later one."""
-		res, out = self.run_case('exit_frames')
-		self.assertTrue(res['exit_frames'].ok, out)
-		res, out = self.run_case('exit_frames_elsewhere')
-		self.assertFalse(res['exit_frames_elsewhere'].ok, out)
-		res, out = self.run_case('exit_without_frames')
-		self.assertFalse(res['exit_without_frames'].ok, out)
+		self.assert_verdict('exit_frames', True)
+		self.assert_verdict('exit_frames_elsewhere', False)
+		self.assert_verdict('exit_without_frames', False)
 
 	def test_record_get_clears_on_absent_key(self):
-		res, out = self.run_case('record_absent_key')
-		self.assertTrue(res['record_absent_key'].ok, out)
+		self.assert_verdict('record_absent_key', True)
 
 
 if __name__ == '__main__':
