@@ -18,6 +18,7 @@ import time
 from typing import List, Optional, Sequence, Tuple
 
 from ferro import ktap
+from ferro import observe as observe_mod
 from ferro.board import Board, TOP
 from ferro.kbuild import cache_dir
 
@@ -221,15 +222,28 @@ def _require_qemu(board: Board) -> None:
 def boot(board: Board, build: str, name: str, plan: str, cmdline: str = '',
 	 timeout: int = 120, modules: Optional[str] = None, driver: str = '',
 	 dump_kmsg: bool = False, dt_variant: str = '',
-	 extra: Sequence[Tuple[str, str]] = ()) -> Boot:
+	 extra: Sequence[Tuple[str, str]] = (), observe: bool = True) -> Boot:
 	"""Boot the build's kernel; `plan` is what the guest init tests, for
 	every driver or only `driver`; `modules` overrides where .ko files come from;
 	`dump_kmsg` has the guest print the whole kernel log at the end;
 	`dt_variant` boots with one of the board's broken device trees; `extra`
-	adds files to the initramfs."""
+	adds files to the initramfs. With `observe` (and a kernel with kprobe
+	events), a module or built-in boot probes every entry of the drivers
+	(ferro/observe.py)."""
 	_require_qemu(board)
 	image = os.path.join(build, board.kernel_image)
+	found: List[observe_mod.Probe] = []
+	if observe and plan in ('module', 'builtin') and observe_mod.observable(build):
+		found = observe_mod.probes(build, 'm' if plan == 'module' else 'y', modules)
+		found = [dataclasses.replace(p, reason=observe_mod.reason(board.name, p)) for p in found]
+		listing = os.path.join(run_dir(board), f'{name}.entries')
+		with open(listing, 'w') as f:
+			f.write(observe_mod.entries_text(found))
+		extra = list(extra) + [(listing, '/ferro/entries')]
 	initrd = initramfs(board, build, name, modules, extra)
+	if found and plan == 'builtin':
+		observe_mod.append_bootconfig(initrd, observe_mod.bootconfig(found))
+		cmdline = f'{cmdline} bootconfig'.strip()
 	append = kernel_cmdline(board, plan, cmdline, driver, 'kmsg' if dump_kmsg else '')
 	cmd = [board.qemu_binary] + board.qemu_machine + [
 		'-nographic', '-no-reboot', '-kernel', image, '-initrd', initrd, '-append', append]

@@ -143,6 +143,8 @@ int main(int argc, char **argv)
 	else if (strcmp(plan, "module") && strcmp(plan, "builtin"))
 		result(0, "plan_known", "unknown plan '%s' (expected module, builtin or bench)",
 		       plan);
+	if (!strcmp(plan, "module") || !strcmp(plan, "builtin"))
+		entries_arm(plan);
 	for (i = 0; i < ARRAY_SIZE(drivers) && *plan && strcmp(plan, "bench"); i++) {
 		char needle[64];
 
@@ -163,6 +165,7 @@ int main(int argc, char **argv)
 	/* The debug kernel's boots: fault injection and kmemleak (faults.c). */
 	if (getenv("ferro_debug") && (!strcmp(plan, "module") || !strcmp(plan, "builtin")))
 		debug_plan(plan, ran_names, ran);
+	entries_report(plan, ran_names, ran);
 	if (*plan)
 		kernel_log_clean(plan);
 	if (dump) {

@@ -625,14 +625,8 @@ long stress_count(void)
 	return n;
 }
 
-/*
- * The first call of a callback, logged with its stack by the driver's
- * trace_calls ("ferro_<driver>: call <call>: frame.N: <symbol>"): the
- * frames hold the given functions in order (substrings, since Rust
- * symbols are mangled). One result, <plan>_<driver>_chain_<call>.
- */
 /* Whether frame contains one of the '|'-separated alternatives in want. */
-static int frame_matches(const char *frame, const char *want)
+int frame_matches(const char *frame, const char *want)
 {
 	char alt[128];
 	const char *p = want;
@@ -647,33 +641,6 @@ static int frame_matches(const char *frame, const char *want)
 			return 0;
 		p += n + 1;
 	}
-}
-
-void check_trace_chain(const char *plan, const char *driver, const char *call,
-		       const char *const *chain)
-{
-	char *log = kernel_log(), pat[96], name[96], frame[512];
-	const char *p, *missing;
-	int i = 0;
-
-	snprintf(pat, sizeof(pat), "ferro_%s: call %s: frame.", driver, call);
-	for (p = log_find(log, pat); p && chain[i]; p = log_find(p + strcspn(p, "\n"), pat)) {
-		const char *sym;
-
-		/* Only the symbol counts, not the "call <call>: frame.N:" prefix. */
-		line_of(p, frame, sizeof(frame));
-		sym = strstr(frame, ": frame.");
-		sym = sym ? strchr(sym + strlen(": frame."), ' ') : NULL;
-		if (sym && frame_matches(sym + 1, chain[i]))
-			i++;
-	}
-	missing = chain[i];
-	snprintf(name, sizeof(name), "%s_%s_chain_%s", plan, driver, call);
-	result(log && !missing, name, "no frame for %s (in order) in the trace of %s",
-	       missing ? missing : "", call);
-	if (missing)
-		diag_log(pat);
-	free(log);
 }
 
 /*
@@ -741,4 +708,25 @@ int find_device(const char *dir, const char *attr, const char *want, char *out, 
 	if (dp)
 		closedir(dp);
 	return *out != '\0';
+}
+
+/*
+ * Suspend to idle (s2idle) and come back: the RTC alarm is set `seconds`
+ * ahead and wakes the system. 0 once resumed; -1 with the cause in `why`.
+ */
+int system_sleep(int seconds, char *why, size_t size)
+{
+	char alarm[32];
+
+	write_file("/sys/class/rtc/rtc0/wakealarm", "0");
+	snprintf(alarm, sizeof(alarm), "+%d", seconds);
+	if (write_file("/sys/class/rtc/rtc0/wakealarm", alarm)) {
+		snprintf(why, size, "setting the RTC alarm: %s", strerror(errno));
+		return -1;
+	}
+	if (write_file("/sys/power/state", "freeze")) {
+		snprintf(why, size, "writing 'freeze' to /sys/power/state: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
 }

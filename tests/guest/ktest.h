@@ -58,7 +58,7 @@ int find_device(const char *dir, const char *attr, const char *want, char *out, 
 void link_name(const char *path, char *buf, size_t size);
 long stress_count(void);
 void builtin_delete_module(const char *driver, const char *name);
-void check_trace_chain(const char *plan, const char *driver, const char *call,
-		       const char *const *chain);
+int frame_matches(const char *frame, const char *want);
+int system_sleep(int seconds, char *why, size_t size);
 
 #endif /* FERRO_KTEST_H */

@@ -260,17 +260,11 @@ static void check_up_down(const char *plan)
 /* Everything that needs the PHY; the interface is left up. */
 static void check_device(const char *plan, int builtin)
 {
-	static const char *const probe[] = {
-		"probe_callback", "phy_probe", "really_probe", NULL
-	};
-	static const char *const features[] = {
-		"get_features_callback", "phy_probe", NULL
-	};
-	static const char *const aneg[] = {
-		"config_aneg_callback", "phy_start_aneg", NULL
-	};
+	static const char *const probe[] = { "phy_probe", "really_probe", NULL };
+	static const char *const features[] = { "phy_probe", NULL };
+	static const char *const aneg[] = { "phy_start_aneg", NULL };
 	static const char *const status[] = {
-		"read_status_callback", "phy_check_link_status", "phy_state_machine", NULL
+		"phy_check_link_status", "phy_state_machine", NULL
 	};
 	char name[96], drv[64], speed[16] = "", duplex[16] = "", entry[256];
 	double t;
@@ -296,10 +290,10 @@ static void check_device(const char *plan, int builtin)
 	result(ext >= 0 && (ext & EXT_CR_DELAYS) == EXT_CR_DELAYS, name,
 	       "phy-mode rgmii-id, extended control register 0x%x (errno %d)", ext, errno);
 
-	check_trace_chain(plan, "phy", "probe", probe);
-	check_trace_chain(plan, "phy", "get_features", features);
-	check_trace_chain(plan, "phy", "config_aneg", aneg);
-	check_trace_chain(plan, "phy", "read_status", status);
+	expect_chain(plan, "phy_probe", probe);
+	expect_chain(plan, "phy_get_features", features);
+	expect_chain(plan, "phy_config_aneg", aneg);
+	expect_chain(plan, "phy_read_status", status);
 	(void)builtin;
 
 	snprintf(name, sizeof(name), "%s_phy_arp_with_gateway", plan);
@@ -601,16 +595,10 @@ void phy_module(void)
 	int ret, err, have, i;
 	long n = stress_count();
 
-	ret = load_module(PHY_KO, "trace_calls=maybe");
-	err = errno;
-	result(ret == -1 && err == EINVAL && !in_proc_modules("ferro_phy", NULL, 0),
-	       "module_phy_param_bool_not_a_bool_einval", "returned %d, errno %d", ret, err);
-
-	ret = load_module(PHY_KO, "trace_calls=1");
+	ret = load_module(PHY_KO, "");
 	err = errno;
 	result(ret == 0 && in_proc_modules("ferro_phy", NULL, 0), "module_phy_load",
 	       "finit_module: errno %d", err);
-	report_fact("phy", "params", "trace_calls=1");
 	sysfs_facts("phy", "/sys/module/ferro_phy");
 	kunit_suite("module", "ferro_phy");
 

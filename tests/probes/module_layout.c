@@ -25,14 +25,16 @@
  * these ("ferro_offsetof__phy_driver__read_status"), and a table's size
  * ("ferro_sizeof__phy_driver") tells an array of them apart.
  */
-#define FERRO_SIZE(s)							\
+#define FERRO_SIZE(s) do {						\
 	asm volatile(".globl ferro_sizeof__" #s "\n"			\
 		     ".set ferro_sizeof__" #s ", %c0"			\
-		     : : "i" (sizeof(struct s)))
-#define FERRO_FIELD(s, f)						\
+		     : : "i" (sizeof(struct s)));			\
+} while (0)
+#define FERRO_FIELD(s, f) do {						\
 	asm volatile(".globl ferro_offsetof__" #s "__" #f "\n"		\
 		     ".set ferro_offsetof__" #s "__" #f ", %c0"		\
-		     : : "i" (offsetof(struct s, f)))
+		     : : "i" (offsetof(struct s, f)));			\
+} while (0)
 
 static void __used ferro_ops_layout(void)
 {

@@ -1,0 +1,183 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Arm the kernel's own tracing on every entry of the Ferro drivers.
+
+For a boot of a build, the entries ferro-inspect --entries finds (each
+.ko of a module boot, vmlinux for a built-in one) become kprobe events
+named "<driver>_<field>": the guest defines a module's before loading it
+(from /ferro/entries in the initramfs), and a built-in driver's are
+defined at boot by a bootconfig appended to the initramfs (the kernel
+command line is too short for them). The guest reports each entry's hits
+and first C caller chain ("# entry:" lines, tests/guest/entries.c).
+"""
+
+import dataclasses
+import glob
+import json
+import os
+import re
+import struct
+from typing import Dict, List, Optional
+
+from ferro import elf, entries, inspect, kbuild
+
+# kprobe event names: MAX_EVENT_NAME_LEN is 64 in 7.3; keep well below.
+NAME_MAX = 48
+
+
+@dataclasses.dataclass
+class Probe:
+	"""One entry of one driver, as the guest probes it."""
+	module: str
+	event: str
+	symbol: str
+	address: int
+	slot: str
+	name: str
+	reason: str = ''	# why this boot cannot reach it; '' = it must
+
+
+def _short(module: str) -> str:
+	return module[len('ferro_'):] if module.startswith('ferro_') else module
+
+
+def _tail(e: entries.Entry) -> str:
+	"""What an entry is called in its event name: its field, or the last
+	part of its function's name (a KUnit case without its wrapper prefix)."""
+	last = e.name.rsplit('::', 1)[-1]
+	if e.how == 'initcall':
+		return 'initcall'
+	if e.table == 'struct module':
+		return f'module_{e.field}'
+	if e.table == 'struct kunit_case' or not e.field:
+		return re.sub(r'^kunit_rust_wrapper_', 'kunit_', re.sub(r'_callback$', '', last))
+	return e.field
+
+
+def _distinguish(e: entries.Entry) -> str:
+	"""A suffix that tells apart entries in the same field: a const
+	generic and its type (a configfs attribute's index), or the innermost
+	type argument (a PHY driver's chip)."""
+	m = re.search(r'<(\d+): u\d+, (?:\w+::)*(\w+)', e.name)
+	if m:
+		return f'{m.group(1)}_{m.group(2)}'
+	m = re.search(r'<(?:\w+::)*(\w+)>+::\w+$', e.name)
+	return m.group(1) if m else ''
+
+
+def name_events(module: str, found: List[entries.Entry]) -> List[str]:
+	"""A unique, valid kprobe event name for each entry."""
+	base = [f'{_short(module)}_{_tail(e)}' for e in found]
+	names = []
+	for i, e in enumerate(found):
+		n = base[i]
+		if base.count(n) > 1:
+			n = f'{n}_{_distinguish(e)}'
+		n = re.sub(r'[^A-Za-z0-9_]', '_', n).lower()[:NAME_MAX]
+		while n in names:
+			n = f'{n[:NAME_MAX - 3]}_{len(names)}'
+		names.append(n)
+	return names
+
+
+def _stamp(paths: List[str]) -> str:
+	return json.dumps([(p, os.path.getsize(p), os.path.getmtime(p)) for p in paths])
+
+
+def probes(build: str, mode: str, modules: Optional[str] = None) -> List[Probe]:
+	"""Every entry of every Ferro driver of a boot: from the .ko files (in
+	`modules` or the build) for FERRO_MODE=m, from vmlinux for =y.
+	Cached beside the build's run files until an object changes."""
+	if mode == 'm':
+		# The drivers, not the C test helpers under tests/kmod.
+		objs = sorted(p for p in glob.glob(os.path.join(
+			modules or os.path.join(build, 'drivers', 'ferro'), '**', 'ferro_*.ko'),
+			recursive=True) if f'{os.sep}tests{os.sep}' not in p)
+	else:
+		objs = [os.path.join(build, 'vmlinux')]
+	cache = os.path.join(kbuild.cache_dir(), 'entries',
+			     re.sub(r'[^A-Za-z0-9]', '_', os.path.abspath(build)) + f'-{mode}'
+			     + ('-' + re.sub(r'[^A-Za-z0-9]', '_', modules) if modules else '') + '.json')
+	stamp = _stamp(objs)
+	if os.path.exists(cache):
+		with open(cache) as f:
+			saved = json.load(f)
+		if saved.get('stamp') == stamp:
+			return [Probe(**p) for p in saved['probes']]
+	layout = entries.Layout(elf.Elf(kbuild.layout_probe(build)))
+	out: List[Probe] = []
+	for path in objs:
+		e = elf.Elf(path)
+		mods = inspect.module_names(e)
+		for module in mods:
+			found = entries.entries(e, layout, None if mode == 'm' else module)
+			for ent, event in zip(found, name_events(module, found)):
+				out.append(Probe(module, event, ent.symbol, ent.address, ent.slot, ent.name))
+	os.makedirs(os.path.dirname(cache), exist_ok=True)
+	with open(cache + '.tmp', 'w') as f:
+		json.dump({'stamp': stamp, 'probes': [dataclasses.asdict(p) for p in out]}, f)
+	os.replace(cache + '.tmp', cache)
+	return out
+
+
+# Entries a board's boots cannot reach, by board, module and event-name
+# pattern, with the reason; every other entry must be observed.
+UNREACHABLE: List[tuple] = [
+	('qemu-virt', 'ferro_phy', r'phy_(?!module_|initcall|kunit_).*',
+	 'QEMU virt has no PHY: the qemu-zcu102 boots reach it (the 88E1111 behind '
+	 'the GEM, the BCM54213PE on the simulated MDIO bus)'),
+	('.*', 'ferro_lifecycle', 'lifecycle_check_stack_depth',
+	 'not a C entry: a KUnit test takes its address (Rust to Rust)'),
+]
+
+
+def reason(board: str, p: Probe) -> str:
+	"""Why `board`'s boots cannot reach entry `p`, or ''."""
+	for b, module, pattern, why in UNREACHABLE:
+		if re.fullmatch(b, board) and module == p.module and re.fullmatch(pattern, p.event):
+			return why
+	return ''
+
+
+def entries_text(found: List[Probe]) -> str:
+	"""/ferro/entries: module, event, symbol, reason; tab-separated."""
+	return ''.join(f'{p.module}\t{p.event}\t{p.symbol}\t{p.reason}\n' for p in found)
+
+
+def bootconfig(found: List[Probe]) -> bytes:
+	"""A bootconfig (Documentation/admin-guide/bootconfig.rst) that defines
+	and enables a kprobe event on every built-in entry, by address (a v0
+	name can pass the 256 bytes trace_boot allows a probe), with stack
+	traces on; to be appended to the initramfs, with "bootconfig" on the
+	command line."""
+	# The buffer is one page per CPU until something expands it: size it
+	# at boot, or the records of the boot's first calls are gone before
+	# the guest reads them.
+	lines = ['ftrace.options = stacktrace', 'ftrace.buffer_size = 1MB']
+	for p in found:
+		lines.append(f'ftrace.event.kprobes.{p.event}.probes = '
+			     f'"{p.address:#x} caller=%x30:symbol"')
+		lines.append(f'ftrace.event.kprobes.{p.event}.enable')
+	return ('\n'.join(lines) + '\n').encode()
+
+
+def append_bootconfig(initrd: str, text: bytes) -> None:
+	"""Append `text` to an initrd the way tools/bootconfig does: the text
+	and a NUL, padded so the whole file stays 4-byte aligned, then size,
+	checksum and the magic."""
+	data = text + b'\0'
+	csum = sum(data) & 0xffffffff
+	footer = 4 + 4 + 12
+	total = os.path.getsize(initrd) + len(data) + footer
+	data += b'\0' * ((-total) % 4)
+	with open(initrd, 'ab') as f:
+		f.write(data + struct.pack('<II', len(data), csum) + b'#BOOTCONFIG\n')
+
+
+def observable(build: str) -> bool:
+	"""Whether the build's kernel has kprobe events (and bootconfig)."""
+	try:
+		with open(os.path.join(build, '.config')) as f:
+			config = f.read().splitlines()
+	except OSError:
+		return False
+	return 'CONFIG_KPROBE_EVENTS=y' in config and 'CONFIG_BOOT_CONFIG=y' in config

@@ -1,0 +1,412 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The entry-point atlas, observed from outside the drivers.
+ *
+ * The host lists every function of each driver that C can call
+ * (ferro-inspect --entries) in /ferro/entries, one per line:
+ * "module<TAB>event<TAB>symbol<TAB>reason", reason empty when the entry
+ * must be reached on this board. Each gets a kprobe event of the same
+ * name in the "kprobes" group: defined here before the module loads, or,
+ * for built-in drivers, at boot from the bootconfig the host appended to
+ * the initramfs. Every hit counts (kprobe_profile); the first is recorded
+ * with its caller (the link register at entry) and its stack, after which
+ * a never-true filter drops the records, so a loop of thousands of
+ * requests fills no buffer.
+ *
+ * A reader thread follows trace_pipe while the plans run, so the frames
+ * of a module are named while it is still loaded. At the end each entry
+ * is one "# entry:" line (count, the C chain) and one KTAP result.
+ */
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include "ktest.h"
+#include "drivers.h"
+
+#define TRACING "/sys/kernel/tracing"
+#define FRAMES 24
+#define EXPECTS 32
+
+struct entry {
+	char module[32];
+	char event[64];
+	char symbol[400];
+	char reason[200];
+	char caller[128];
+	char frames[FRAMES][256];
+	int nframes;
+	int seen;
+	int muted;
+};
+
+/* A C chain an entry's first call must come through (expect_chain()). */
+struct expect {
+	const char *plan, *event;
+	const char *const *chain;
+};
+
+static struct expect expects[EXPECTS];
+static size_t n_expects;
+static struct entry *entries;
+static size_t n_entries;
+static pthread_t reader;
+static int reader_fd = -1;
+static int reader_stop;	/* set by the main thread, read atomically */
+static int armed;
+
+/* "sym+0x1c/0x80 [mod]" -> "sym"; an unnamed address stays as it is. */
+static void frame_name(const char *in, char *out, size_t size)
+{
+	size_t n;
+
+	while (*in == ' ')
+		in++;
+	n = strcspn(in, "+ ");
+	if (n >= size)
+		n = size - 1;
+	memcpy(out, in, n);
+	out[n] = '\0';
+}
+
+static struct entry *find_event(const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < n_entries; i++)
+		if (strlen(entries[i].event) == len && !strncmp(entries[i].event, name, len))
+			return &entries[i];
+	return NULL;
+}
+
+/* Stop recording an entry once its first hit is in: hits still count. */
+static void mute(struct entry *e)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), TRACING "/events/kprobes/%s/filter", e->event);
+	if (write_file(path, "common_pid < 0") == 0)
+		e->muted = 1;
+}
+
+/*
+ * One line of trace_pipe. An event line ("... 1.234: EVENT: (ip) caller=X")
+ * starts a record; "<stack trace>" and " => frame" lines that follow
+ * belong to it.
+ */
+static void trace_line(const char *line, struct entry **cur)
+{
+	const char *p, *c;
+	struct entry *e;
+
+	if (!strncmp(line, " => ", 4)) {
+		struct entry *e = *cur;
+
+		char frame[256];
+
+		if (!e || e->nframes >= FRAMES)
+			return;
+		/* The probed function itself is the stack's first frame. */
+		frame_name(line + 4, frame, sizeof(frame));
+		if (!e->nframes && !strcmp(frame, e->symbol))
+			return;
+		snprintf(e->frames[e->nframes++], sizeof(e->frames[0]), "%s", frame);
+		return;
+	}
+	if (strstr(line, ": <stack trace>"))
+		return;		/* the current record's stack follows */
+	*cur = NULL;
+	p = strstr(line, ": (");
+	if (!p)
+		return;
+	c = p;
+	while (c > line && c[-1] != ' ')
+		c--;
+	e = find_event(c, p - c);
+	if (!e || e->seen)
+		return;
+	e->seen = 1;
+	c = strstr(p, "caller=");
+	if (c)
+		frame_name(c + 7, e->caller, sizeof(e->caller));
+	*cur = e;
+	mute(e);
+}
+
+static void *follow(void *arg)
+{
+	static char buf[16384], line[1024];
+	struct entry *cur = NULL;
+	size_t used = 0;
+
+	(void)arg;
+	for (;;) {
+		struct pollfd pfd = { .fd = reader_fd, .events = POLLIN };
+		ssize_t n, i;
+
+		if (poll(&pfd, 1, 200) <= 0) {
+			if (__atomic_load_n(&reader_stop, __ATOMIC_ACQUIRE))
+				break;
+			continue;
+		}
+		n = read(reader_fd, buf, sizeof(buf));
+		if (n <= 0) {
+			if (n < 0 && errno == EAGAIN && !__atomic_load_n(&reader_stop, __ATOMIC_ACQUIRE))
+				continue;
+			break;
+		}
+		for (i = 0; i < n; i++) {
+			if (buf[i] != '\n') {
+				if (used < sizeof(line) - 1)
+					line[used++] = buf[i];
+				continue;
+			}
+			line[used] = '\0';
+			trace_line(line, &cur);
+			used = 0;
+		}
+	}
+	return NULL;
+}
+
+static int load_entries(void)
+{
+	char *text = slurp("/ferro/entries", NULL), *line, *save = NULL;
+	size_t cap = 0;
+
+	if (!text)
+		return -1;
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *f[4] = { NULL }, *p = line;
+		int i;
+		struct entry *e;
+
+		for (i = 0; i < 4; i++)
+			f[i] = strsep(&p, "\t");
+		if (!f[2] || !*f[2])
+			continue;
+		if (n_entries == cap) {
+			cap = cap ? 2 * cap : 64;
+			entries = realloc(entries, cap * sizeof(*entries));
+			if (!entries) {
+				free(text);
+				return -1;
+			}
+		}
+		e = &entries[n_entries++];
+		memset(e, 0, sizeof(*e));
+		snprintf(e->module, sizeof(e->module), "%s", f[0]);
+		snprintf(e->event, sizeof(e->event), "%s", f[1]);
+		snprintf(e->symbol, sizeof(e->symbol), "%s", f[2]);
+		snprintf(e->reason, sizeof(e->reason), "%s", f[3] ? f[3] : "");
+	}
+	free(text);
+	return 0;
+}
+
+/*
+ * Before any driver can be entered: define the module plan's probes
+ * (built-in ones are defined at boot), record stacks, enable them all and
+ * start following the trace.
+ */
+void entries_arm(const char *plan)
+{
+	size_t i;
+	int defined = 0, failed = 0;
+	char first_err[256] = "";
+
+	if (!exists("/ferro/entries"))
+		return;		/* this boot does not observe entries */
+	if (load_entries()) {
+		result(0, "entries_listed", "cannot read /ferro/entries: %s", strerror(errno));
+		return;
+	}
+	if (mount("tracefs", TRACING, "tracefs", 0, NULL) && errno != EBUSY) {
+		result(0, "entries_tracefs", "mount tracefs on " TRACING ": %s", strerror(errno));
+		return;
+	}
+	for (i = 0; i < n_entries && !strcmp(plan, "module"); i++) {
+		char def[600];
+
+		snprintf(def, sizeof(def), "p:kprobes/%s %s:%s caller=%%x30:symbol\n",
+			 entries[i].event, entries[i].module, entries[i].symbol);
+		if (write_file(TRACING "/kprobe_events", def)) {
+			if (!failed++)
+				snprintf(first_err, sizeof(first_err), "%s: %s", entries[i].event,
+					 strerror(errno));
+			continue;
+		}
+		defined++;
+	}
+	if (!strcmp(plan, "module"))
+		result(!failed, "entries_probes_defined", "%d of %zu kprobe events refused (first: %s)",
+		       failed, n_entries, first_err);
+	write_file(TRACING "/options/stacktrace", "1");
+	failed = 0;
+	for (i = 0; i < n_entries; i++) {
+		char path[160];
+
+		snprintf(path, sizeof(path), TRACING "/events/kprobes/%s/enable", entries[i].event);
+		if (write_file(path, "1") && !failed++)
+			snprintf(first_err, sizeof(first_err), "%s: %s", entries[i].event,
+				 strerror(errno));
+	}
+	result(!failed, "entries_probes_enabled", "%d of %zu kprobe events not enabled (first: %s)",
+	       failed, n_entries, first_err);
+	reader_fd = open(TRACING "/trace_pipe", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (reader_fd < 0 || pthread_create(&reader, NULL, follow, NULL)) {
+		result(0, "entries_trace_followed", "cannot follow " TRACING "/trace_pipe: %s",
+		       strerror(errno));
+		return;
+	}
+	armed = 1;
+	printf("# entries: %zu armed (%d defined here)\n", n_entries, defined);
+}
+
+/*
+ * The first call of an entry (an event name, or its prefix when the same
+ * callback has one event per device type, e.g. "phy_probe") must have come
+ * through `chain`: these C functions in order, from the caller at entry
+ * outwards (substrings; "a|b" takes either). Checked when the entries are
+ * reported, as <plan>_chain_<event>.
+ */
+void expect_chain(const char *plan, const char *event, const char *const *chain)
+{
+	if (n_expects < EXPECTS)
+		expects[n_expects++] = (struct expect){ plan, event, chain };
+	else
+		result(0, "entries_expectations", "more than %d chains expected", EXPECTS);
+}
+
+/* Whether e's caller and frames hold `chain` in order; *missing if not. */
+static int chain_matches(const struct entry *e, const char *const *chain, const char **missing)
+{
+	int i = 0, f;
+
+	if (chain[i] && frame_matches(e->caller, chain[i]))
+		i++;
+	for (f = 0; f < e->nframes && chain[i]; f++)
+		if (frame_matches(e->frames[f], chain[i]))
+			i++;
+	*missing = chain[i];
+	return !chain[i];
+}
+
+static void check_expects(void)
+{
+	size_t i, k;
+
+	for (i = 0; i < n_expects; i++) {
+		const struct expect *x = &expects[i];
+		const char *missing = x->chain[0];
+		size_t len = strlen(x->event);
+		char name[128];
+		int ok = 0, seen = 0;
+
+		for (k = 0; k < n_entries && !ok; k++) {
+			const struct entry *e = &entries[k];
+
+			if (strncmp(e->event, x->event, len) || (e->event[len] && e->event[len] != '_'))
+				continue;
+			if (!e->seen)
+				continue;
+			seen++;
+			ok = chain_matches(e, x->chain, &missing);
+		}
+		snprintf(name, sizeof(name), "%s_chain_%s", x->plan, x->event);
+		if (!seen)
+			result(0, name, "%s was never entered, so it has no chain", x->event);
+		else
+			result(ok, name, "no frame for %s (in order) in the first call of %s",
+			       missing ? missing : "", x->event);
+	}
+}
+
+/* kprobe_profile: "  EVENT   HITS   MISSES" per line. */
+static void read_hits(long *hits)
+{
+	char *text = slurp(TRACING "/kprobe_profile", NULL), *line, *save = NULL;
+
+	if (!text)
+		return;
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char name[128];
+		long n;
+		struct entry *e;
+
+		if (sscanf(line, "%127s %ld", name, &n) != 2)
+			continue;
+		e = find_event(name, strlen(name));
+		if (e)
+			hits[e - entries] = n;
+	}
+	free(text);
+}
+
+/*
+ * After the plans: one fact line and one KTAP result per entry. An entry
+ * the host marked unreachable here (with its reason) is a skip; it still
+ * reports its hits, so an entry that becomes reachable shows up.
+ */
+void entries_report(const char *plan, const char *const *ran, size_t n_ran)
+{
+	long *hits;
+	size_t i;
+
+	if (!armed) {
+		for (i = 0; i < n_expects; i++) {
+			char name[128];
+
+			snprintf(name, sizeof(name), "%s_chain_%s", expects[i].plan,
+				 expects[i].event);
+			skip(name, "%s", "this boot observes no entries (no /ferro/entries)");
+		}
+		return;
+	}
+	__atomic_store_n(&reader_stop, 1, __ATOMIC_RELEASE);
+	pthread_join(reader, NULL);
+	close(reader_fd);
+	hits = calloc(n_entries, sizeof(*hits));
+	if (!hits) {
+		result(0, "entries_report", "out of memory");
+		return;
+	}
+	for (i = 0; i < n_entries; i++)
+		hits[i] = -1;
+	read_hits(hits);
+	for (i = 0; i < n_entries; i++) {
+		struct entry *e = &entries[i];
+		char chain[FRAMES * 258] = "", name[128];
+		size_t r;
+		int f;
+
+		for (r = 0; r < n_ran; r++)
+			if (!strncmp(e->module, "ferro_", 6) && !strcmp(e->module + 6, ran[r]))
+				break;
+		if (r == n_ran)
+			continue;	/* this boot did not run that driver's plan */
+		for (f = 0; f < e->nframes; f++) {
+			strcat(chain, f ? " < " : "");
+			strcat(chain, e->frames[f]);
+		}
+		printf("# entry: %s %s hits=%ld caller=%s chain=%s\n", e->module, e->event, hits[i],
+		       *e->caller ? e->caller : "-", *chain ? chain : "-");
+		snprintf(name, sizeof(name), "%s_entry_%s", plan, e->event);
+		if (*e->reason && hits[i] <= 0)
+			skip(name, "%s", e->reason);
+		else
+			result(hits[i] > 0 && e->seen, name,
+			       "%s:%s never entered (hits %ld%s)", e->module, e->symbol, hits[i],
+			       hits[i] > 0 ? ", but no record with its caller" : "");
+	}
+	free(hits);
+	check_expects();
+}
