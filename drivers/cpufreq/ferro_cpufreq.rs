@@ -19,12 +19,6 @@
 
 mod domain;
 
-// The stack and symbol helpers of the lifecycle probe, compiled into this
-// module too; this driver uses the stack part only.
-#[allow(dead_code)]
-#[path = "../lifecycle/stack.rs"]
-mod stack;
-
 use domain::{Domain, OppSource};
 use kernel::{
     clk::Clk, cpu, cpufreq, device::Core, driver, macros::vtable, of, platform, prelude::*,
@@ -37,12 +31,6 @@ module! {
     authors: ["The Ferro developers"],
     description: "CPU frequency scaling from device-tree OPPs",
     license: "GPL",
-    params: {
-        trace_calls: bool {
-            default: false,
-            description: "Log the caller's stack the first time each callback runs",
-        },
-    },
 }
 
 /// The name of the platform driver and of the cpufreq driver.
@@ -71,50 +59,6 @@ impl kernel::InPlaceModule for FerroCpufreqModule {
         try_pin_init!(Self {
             _driver <- driver::Registration::new(DRIVER_NAME, module),
         })
-    }
-}
-
-/// The callbacks whose first call is logged with its stack when
-/// `trace_calls` is set.
-#[derive(Clone, Copy)]
-enum Call {
-    Probe,
-    Init,
-    Exit,
-    Verify,
-    TargetIndex,
-    Get,
-    Online,
-    Offline,
-    Suspend,
-    Unbind,
-}
-
-impl Call {
-    fn name(self) -> &'static str {
-        match self {
-            Call::Probe => "probe",
-            Call::Init => "init",
-            Call::Exit => "exit",
-            Call::Verify => "verify",
-            Call::TargetIndex => "target_index",
-            Call::Get => "get",
-            Call::Online => "online",
-            Call::Offline => "offline",
-            Call::Suspend => "suspend",
-            Call::Unbind => "unbind",
-        }
-    }
-}
-
-/// Which callbacks have been traced already, by `Call as u32`.
-static TRACED: stack::FirstCalls = stack::FirstCalls::new();
-
-/// Logs the caller's stack the first time `call` runs, if `trace_calls` is set.
-#[inline(never)]
-fn trace(call: Call, cpu: u32) {
-    if module_parameters::trace_calls.value() && TRACED.first(call as u32) {
-        stack::log_call(call.name(), Some(format_args!("cpu={cpu}")));
     }
 }
 
@@ -148,19 +92,11 @@ impl Drop for PublishedDomains {
 
 impl FerroCpufreq {
     fn bind(dev: &kernel::device::Device) -> Result<Bound> {
-        trace(Call::Probe, cpu::CpuId::current().as_u32());
         let source = match dev.fwnode() {
             Some(node) if node.property_read_bool(c"ferro,runtime-opps") => OppSource::Runtime,
             _ => OppSource::DeviceTree,
         };
-        let built = domain::build_all(dev, source).inspect_err(|e| {
-            if *e == EPROBE_DEFER && module_parameters::trace_calls.value() {
-                dev_info!(
-                    dev,
-                    "call probe: deferred, a clock, regulator or OPP is not there yet\n"
-                );
-            }
-        })?;
+        let built = domain::build_all(dev, source)?;
         let count = built.len();
         let mut opps = 0u32;
         for d in built.iter() {
@@ -209,10 +145,6 @@ impl platform::Driver for FerroCpufreq {
     ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
         Self::bind(pdev.as_ref())
     }
-
-    fn unbind<'bound>(_pdev: &'bound platform::Device<Core<'_>>, _this: Pin<&Self::Data<'bound>>) {
-        trace(Call::Unbind, cpu::CpuId::current().as_u32());
-    }
 }
 
 /// What a cpufreq policy owns while it exists.
@@ -241,7 +173,6 @@ impl cpufreq::Driver for Callbacks {
 
     fn init(policy: &mut cpufreq::Policy) -> Result<Self::PData> {
         let cpu = policy.cpu();
-        trace(Call::Init, cpu.as_u32());
         let domain = domain_of(cpu.as_u32()).ok_or_else(|| {
             pr_err!("cpu{}: not in any frequency domain\n", cpu.as_u32());
             ENODEV
@@ -267,13 +198,12 @@ impl cpufreq::Driver for Callbacks {
         Ok(KBox::new(PolicyData { domain, _clk: clk }, GFP_KERNEL)?)
     }
 
-    fn exit(policy: &mut cpufreq::Policy, _data: Option<Self::PData>) -> Result {
-        trace(Call::Exit, policy.cpu().as_u32());
+    fn exit(_policy: &mut cpufreq::Policy, _data: Option<Self::PData>) -> Result {
+        // Dropping `_data` releases the policy's domain and clock.
         Ok(())
     }
 
     fn online(policy: &mut cpufreq::Policy) -> Result {
-        trace(Call::Online, policy.cpu().as_u32());
         // The domain was parked at its lowest OPP when it went offline; the
         // governor sets the frequency it wants when it starts again.
         pr_info!("policy{}: online\n", policy.cpu().as_u32());
@@ -282,7 +212,6 @@ impl cpufreq::Driver for Callbacks {
 
     fn offline(policy: &mut cpufreq::Policy) -> Result {
         let cpu = policy.cpu().as_u32();
-        trace(Call::Offline, cpu);
         // The last CPU of the domain is going down: park the clock at the
         // slowest OPP. The policy data stays for `online`.
         let data: &PolicyData = policy.data::<Self::PData>().ok_or(ENODEV)?;
@@ -296,24 +225,20 @@ impl cpufreq::Driver for Callbacks {
     }
 
     fn suspend(policy: &mut cpufreq::Policy) -> Result {
-        trace(Call::Suspend, policy.cpu().as_u32());
         policy.generic_suspend()
     }
 
     fn verify(data: &mut cpufreq::PolicyData) -> Result {
-        trace(Call::Verify, cpu::CpuId::current().as_u32());
         data.generic_verify()
     }
 
     fn target_index(policy: &mut cpufreq::Policy, index: cpufreq::TableIndex) -> Result {
-        trace(Call::TargetIndex, policy.cpu().as_u32());
         let data: &PolicyData = policy.data::<Self::PData>().ok_or(ENODEV)?;
         let freq = data.domain.freq_table.freq(index)?;
         data.domain.opp_table.set_rate(freq)
     }
 
     fn get(policy: &mut cpufreq::Policy) -> Result<u32> {
-        trace(Call::Get, policy.cpu().as_u32());
         policy.generic_get()
     }
 }

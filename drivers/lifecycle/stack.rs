@@ -7,7 +7,6 @@
 //! more; each is a candidate for upstreaming into `kernel::` (stack traces
 //! next to `kernel::bug`, [`SystemState`] next to `kernel::init`).
 
-use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::{bindings, fmt, prelude::*};
 
 /// The most frames a [`Stack`] holds.
@@ -148,51 +147,4 @@ pub(crate) fn clock_ns() -> u64 {
     // SAFETY: `sched_clock` has no preconditions and may be called from any
     // context.
     unsafe { ffi::sched_clock() }
-}
-
-/// Logs the current call stack under a callback's name: a header line
-/// `call <name>: [<detail> ]system_state=<state> frames=<n>`, then one
-/// `call <name>: frame.<i>: <symbol>` line per frame, innermost first (this
-/// function, then its caller). The drivers' `trace_calls` parameters show
-/// this way which C path entered a callback; the guest tests, `make docs`
-/// and `make compare` read these lines.
-#[allow(dead_code)] // ferro_lifecycle keeps its stacks in its record instead.
-#[inline(never)]
-pub(crate) fn log_call(name: &str, detail: Option<fmt::Arguments<'_>>) {
-    let stack = Stack::capture(24);
-    let state = SystemState::now().name();
-    let frames = stack.frames().len();
-    match detail {
-        Some(detail) => pr_info!(
-            "call {}: {} system_state={} frames={}\n",
-            name,
-            detail,
-            state,
-            frames
-        ),
-        None => pr_info!("call {}: system_state={} frames={}\n", name, state, frames),
-    }
-    for (i, addr) in stack.frames().iter().enumerate() {
-        pr_info!("call {}: frame.{}: {}\n", name, i, Symbol(*addr));
-    }
-}
-
-/// Which of a driver's callbacks have had their first call logged with
-/// [`log_call`]: one bit per callback number (0..32).
-#[allow(dead_code)] // ferro_lifecycle keeps its stacks in its record instead.
-pub(crate) struct FirstCalls(AtomicU32);
-
-#[allow(dead_code)]
-impl FirstCalls {
-    /// None logged yet.
-    pub(crate) const fn new() -> Self {
-        Self(AtomicU32::new(0))
-    }
-
-    /// Whether callback number `call` (0..32) runs for the first time;
-    /// marks it, so that exactly one caller sees `true`.
-    pub(crate) fn first(&self, call: u32) -> bool {
-        let bit = 1 << call;
-        self.0.fetch_or(bit, Ordering::Relaxed) & bit == 0
-    }
 }

@@ -23,12 +23,6 @@ mod rq;
 mod store;
 mod timer;
 
-// The stack and symbol helpers of the lifecycle probe, compiled into this
-// module too; this driver uses the stack part only.
-#[allow(dead_code)]
-#[path = "../lifecycle/stack.rs"]
-mod stack;
-
 use config::{Completion, Config, Invalid, NAMES};
 use core::sync::atomic::{AtomicU64, Ordering};
 use disk::{BlockOps, Disk, Limits};
@@ -97,10 +91,6 @@ module! {
             default: 0,
             description: "Sectors in that range (0: no range)",
         },
-        trace_calls: bool {
-            default: false,
-            description: "Log the caller's stack the first time each callback runs",
-        },
     },
 }
 
@@ -113,43 +103,6 @@ kernel::sync::global_lock! {
     // SAFETY: Initialised by `FerroNull::init` before any device exists;
     // once per load of this module.
     unsafe(uninit) static INDICES: Mutex<u64> = 0;
-}
-
-/// The callbacks whose first call is logged when `trace_calls` is set.
-/// `queue_rq_flush` is the first flush: reads and writes are issued
-/// directly from `blk_mq_submit_bio`, flushes through the hardware queue's
-/// dispatch list (`blk_mq_dispatch_rq_list`).
-#[derive(Clone, Copy)]
-enum Call {
-    Init,
-    QueueRq,
-    QueueRqFlush,
-    Complete,
-    MakeGroup,
-}
-
-impl Call {
-    fn name(self) -> &'static str {
-        match self {
-            Call::Init => "init",
-            Call::QueueRq => "queue_rq",
-            Call::QueueRqFlush => "queue_rq_flush",
-            Call::Complete => "complete",
-            Call::MakeGroup => "make_group",
-        }
-    }
-}
-
-/// Which callbacks have been traced already, by `Call as u32`.
-static TRACED: stack::FirstCalls = stack::FirstCalls::new();
-
-/// Logs the caller's stack the first time `call` runs, if `trace_calls` is
-/// set. Inline, so that `queue_rq` pays one load and branch when it is not.
-#[inline(always)]
-fn trace(call: Call) {
-    if module_parameters::trace_calls.value() && TRACED.first(call as u32) {
-        stack::log_call(call.name(), None);
-    }
 }
 
 /// The blk-mq callbacks.
@@ -174,7 +127,6 @@ impl Queue {
         if op == Op::Flush {
             // Nothing is volatile; a flush has no sector (blk-flush leaves
             // it at -1) and no data.
-            trace(Call::QueueRqFlush);
             return Ok(());
         }
         let sector = rq.sector();
@@ -221,7 +173,6 @@ impl Operations for NullOps {
     type QueueData = Pin<KBox<Queue>>;
 
     fn queue_rq(queue: Pin<&Queue>, rq: ARef<Request<Self>>, _is_last: bool) -> Result {
-        trace(Call::QueueRq);
         // An error ends the request with the matching status (EIO:
         // BLK_STS_IOERR) or, for ENOMEM, has the block layer retry it. The
         // 7.3 kernel crate can end a request with an error only this way,
@@ -240,7 +191,6 @@ impl Operations for NullOps {
     fn commit_rqs(_queue: Pin<&Queue>) {}
 
     fn complete(rq: ARef<Request<Self>>) {
-        trace(Call::Complete);
         end(rq);
     }
 }
@@ -395,7 +345,6 @@ impl configfs::GroupOperations for Root {
     type Child = DeviceDir;
 
     fn make_group(&self, name: &CStr) -> Result<impl PinInit<configfs::Group<DeviceDir>, Error>> {
-        trace(Call::MakeGroup);
         let item_type = configfs_attrs! {
             container: configfs::Group<DeviceDir>,
             data: DeviceDir,
@@ -550,7 +499,6 @@ struct FerroNull {
 
 impl kernel::InPlaceModule for FerroNull {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
-        trace(Call::Init);
         // SAFETY: This is the module's init, which C calls exactly once.
         unsafe { INDICES.init() };
         let devices = parameters().and_then(|(count, config)| {

@@ -14,12 +14,6 @@
 
 mod regs;
 
-// The stack and symbol helpers of the lifecycle probe, compiled into this
-// module too; this driver uses the stack part only.
-#[allow(dead_code)]
-#[path = "../lifecycle/stack.rs"]
-mod stack;
-
 use core::marker::PhantomData;
 use kernel::{
     bindings,
@@ -35,51 +29,6 @@ module! {
     authors: ["The Ferro developers"],
     description: "Broadcom BCM54213PE and Marvell 88E1111 PHY drivers",
     license: "GPL",
-    params: {
-        trace_calls: bool {
-            default: false,
-            description: "Log the caller's stack the first time each callback runs",
-        },
-    },
-}
-
-/// The callbacks whose first call `trace_calls` logs with its stack.
-#[derive(Clone, Copy)]
-enum Call {
-    Init,
-    Probe,
-    GetFeatures,
-    SoftReset,
-    ConfigAneg,
-    ReadStatus,
-    Suspend,
-    Resume,
-}
-
-impl Call {
-    fn name(self) -> &'static str {
-        match self {
-            Call::Init => "init",
-            Call::Probe => "probe",
-            Call::GetFeatures => "get_features",
-            Call::SoftReset => "soft_reset",
-            Call::ConfigAneg => "config_aneg",
-            Call::ReadStatus => "read_status",
-            Call::Suspend => "suspend",
-            Call::Resume => "resume",
-        }
-    }
-}
-
-/// Which callbacks have been traced already, by `Call as u32`.
-static TRACED: stack::FirstCalls = stack::FirstCalls::new();
-
-/// Logs the caller's stack the first time `call` runs, if `trace_calls` is set.
-#[inline(never)]
-fn trace(call: Call, phy_id: u32) {
-    if module_parameters::trace_calls.value() && TRACED.first(call as u32) {
-        stack::log_call(call.name(), Some(format_args!("phy_id=0x{phy_id:08x}")));
-    }
 }
 
 /// The interface mode (`phy_interface_t`) the MAC attached the PHY with,
@@ -188,12 +137,10 @@ impl<M: Model> Driver for FerroPhy<M> {
     const PHY_DEVICE_ID: DeviceId = DeviceId::new_with_exact_mask(M::ID);
 
     fn probe(dev: &mut phy::Device) -> Result {
-        trace(Call::Probe, dev.phy_id());
         check_identity(dev, M::ID)
     }
 
     fn get_features(dev: &mut phy::Device) -> Result {
-        trace(Call::GetFeatures, dev.phy_id());
         dev.genphy_read_abilities().inspect_err(|e| {
             dev_err!(
                 dev.as_ref(),
@@ -204,7 +151,6 @@ impl<M: Model> Driver for FerroPhy<M> {
     }
 
     fn soft_reset(dev: &mut phy::Device) -> Result {
-        trace(Call::SoftReset, dev.phy_id());
         // Sets BMCR_RESET and polls it clear, bounded (600 ms): -ETIMEDOUT
         // rather than a hang if the PHY never comes back.
         dev.genphy_soft_reset().inspect_err(|e| {
@@ -220,23 +166,19 @@ impl<M: Model> Driver for FerroPhy<M> {
     }
 
     fn config_aneg(dev: &mut phy::Device) -> Result {
-        trace(Call::ConfigAneg, dev.phy_id());
         M::set_delays(dev)?;
         genphy_config_aneg(dev)
     }
 
     fn read_status(dev: &mut phy::Device) -> Result<u16> {
-        trace(Call::ReadStatus, dev.phy_id());
         read_status(dev)
     }
 
     fn suspend(dev: &mut phy::Device) -> Result {
-        trace(Call::Suspend, dev.phy_id());
         dev.genphy_suspend()
     }
 
     fn resume(dev: &mut phy::Device) -> Result {
-        trace(Call::Resume, dev.phy_id());
         dev.genphy_resume()
     }
 }
@@ -354,7 +296,6 @@ struct FerroPhyModule {
 
 impl kernel::Module for FerroPhyModule {
     fn init(module: &'static ThisModule) -> Result<Self> {
-        trace(Call::Init, 0);
         // SAFETY: `DRIVERS` is used only here, once per load of the module,
         // and handed to phylib for as long as the registration lives.
         let drivers = unsafe { &mut *core::ptr::addr_of_mut!(DRIVERS) };

@@ -5,7 +5,7 @@ Every cell comes from a built artefact (ELF facts, section sizes, link
 order, module lists) or from a booted kernel (the guest's records and facts,
 the kernel log with initcall_debug), never from a table typed in here; what
 the kernel does by design is a rule that quotes its source (inspect.RULES).
-A driver's cells come from its own lines only (its record, trace lines,
+A driver's cells come from its own lines only (its record, observed entries,
 facts and initcall_debug calls); what belongs to the whole kernel is kept
 apart from them.
 """
@@ -24,6 +24,8 @@ RECORD = re.compile(r'^# record \((module|built-in)\):$')
 CALLING = re.compile(r'^calling  (\S+?)\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[(\w+)\])? @ (\d+)$')
 INITCALL = re.compile(r'^initcall (\S+?)\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[(\w+)\])? '
 		      r'returned (-?\d+) after (\d+) usecs$')
+# The guest's report of one observed entry (tests/guest/entries.c).
+ENTRY = re.compile(r'^# entry: (\S+) (\S+) hits=(-?\d+) caller=(\S+) state=(\S+) chain=(.*)$')
 FREED = re.compile(r'^Freeing unused kernel memory: (\d+)K$')
 MODES = (('module', 'm'), ('built-in', 'y'))
 
@@ -35,6 +37,8 @@ class BootLog:
 		self.kmsg: List[Tuple[float, str]] = []
 		self.facts: Dict[Tuple[str, str], str] = {}
 		self.records: List[Dict[str, str]] = []
+		# Observed entries by kprobe event name.
+		self.entries: Dict[str, Dict] = {}
 		current: Optional[Dict[str, str]] = None
 		lines = text.splitlines()
 		# With a full dump, the kernel log is taken from it alone: the
@@ -53,6 +57,14 @@ class BootLog:
 			m = KMSG.match(line)
 			if m:
 				self.kmsg.append((float(m.group(1)), m.group(2)))
+				continue
+			m = ENTRY.match(line)
+			if m:
+				self.entries[m.group(2)] = {
+					'module': m.group(1), 'hits': int(m.group(3)),
+					'caller': None if m.group(4) == '-' else m.group(4),
+					'system_state': None if m.group(5) == '-' else m.group(5),
+					'chain': [] if m.group(6) == '-' else m.group(6).split(' < ')}
 				continue
 			m = FACT.match(line)
 			if m:
@@ -87,25 +99,22 @@ class BootLog:
 				return int(m.group(1))
 		return None
 
-	def traced_call(self, module: str, call: str) -> Dict[str, str]:
-		"""The first call of a callback that a driver's trace_calls logged
-		("<module>: call <call>: ..."), shaped like an init record."""
-		rec: Dict[str, str] = {}
-		frames = 0
-		for t, msg in self.kmsg:
-			m = re.match(rf'^{module}: call {call}: (?:\S+ )?system_state=(\S+)', msg)
-			if m and not rec:
-				rec = {'system_state': m.group(1), 'time': f'{t:.6f}'}
+	def entry_record(self, module: str, event: str, symbol: str = '') -> Dict[str, str]:
+		"""The first call of entry `event` (or of the first entry whose
+		event is `event`_<something>, one per device type) that the guest
+		observed, shaped like an init record: frame.0 is the entry
+		(`symbol`, or the event's name), then its caller and theirs."""
+		for name, e in self.entries.items():
+			if e['module'] != module or not e['caller']:
 				continue
-			m = re.match(rf'^{module}: call {call}: frame\.(\d+): (.*)$', msg)
-			if m and rec:
-				if m.group(1) == '0' and frames:
-					break
-				rec[f'frame.{frames}'] = m.group(2)
-				frames += 1
-		if rec:
-			rec['frames'] = str(frames)
-		return rec
+			if name == event or name.startswith(event + '_'):
+				frames = [symbol or name, e['caller']] + e['chain']
+				rec = {'frames': str(len(frames)), 'event': name, 'hits': str(e['hits'])}
+				if e['system_state']:
+					rec['system_state'] = e['system_state']
+				rec.update({f'frame.{i}': f for i, f in enumerate(frames)})
+				return rec
+		return {}
 
 	def record(self, module: str, mode: str) -> Dict[str, str]:
 		"""The last init record a driver wrote in a mode, told apart by what
@@ -212,9 +221,9 @@ def makefile_position(kdir: str) -> str:
 
 
 def probe_chain(probe: Dict[str, str], mod: str) -> Optional[str]:
-	"""The kernel's side of a traced probe: the first three frames after
-	the driver's own (those that name its module or crate)."""
-	frames = record_frames(probe)
+	"""The kernel's side of an observed probe: the first three frames after
+	the entry and the driver's own (those that name its module or crate)."""
+	frames = record_frames(probe)[1:]
 	own = next((i for i, f in enumerate(frames) if mod not in f), len(frames))
 	names = [frame_name(f) for f in frames[own:own + 3]]
 	return ' <- '.join(names) or None
@@ -223,18 +232,18 @@ def probe_chain(probe: Dict[str, str], mod: str) -> Optional[str]:
 def driver_cell(name: str, mode: str, logs: List[BootLog], elf_facts: Dict) -> Dict:
 	"""A driver's cells in one mode measured from its boots (durations
 	from every boot, the rest from the last) and its ELF facts: only from
-	its own record, trace lines, facts and initcall_debug lines."""
+	its own record, observed entries, facts and initcall_debug lines."""
 	mod = f'ferro_{name}'
 	last = logs[-1]
 	fn = 'init_module' if mode == 'module' else f'__{mod}_init'
 	rec = last.record(mod, mode)
-	probe = last.traced_call(mod, 'probe')
-	traced = probe or last.traced_call(mod, 'init')
-	if not rec and traced:
-		# A driver without an init record: its probe ran inside its
-		# init (driver_register), or it traced its init, so the chain
-		# holds the init entry and what called it (if it reaches it).
-		rec = dict(traced, entry=fn)
+	probe = last.entry_record(mod, f'{name}_probe')
+	if not rec:
+		# A driver without an init record of its own: its init entry as
+		# the kernel's tracing saw it enter (tests/guest/entries.c).
+		init = last.entry_record(mod, f'{name}_module_init' if mode == 'module'
+					 else f'{name}_initcall', fn)
+		rec = dict(init, entry=fn) if init else {}
 	# Each boot's calls of its init that returned 0, parsed once.
 	ok_calls = [[c for c in log.init_calls(mod, mode) if c['ret'] == 0] for log in logs]
 	durations = [calls[-1]['usecs'] for calls in ok_calls if calls]

@@ -2,7 +2,9 @@
 """The excerpts Documentation/lifecycle/ includes, generated from evidence.
 
 ELF facts come from the two builds (ferro/inspect.py); call chains from one
-boot of each kernel (the lifecycle probe's records and exit log). Nothing
+boot of each kernel: the lifecycle probe's records and exit log, and for the
+other drivers the first call of each entry as the kernel's kprobe events
+saw it (ferro/observe.py, tests/guest/entries.c). Nothing
 that varies from boot to boot (times, durations) goes in, so the same build
 always gives the same text and a stale excerpt is detected by comparing.
 """
@@ -11,7 +13,7 @@ import os
 import re
 from typing import Dict, List, Optional, Tuple
 
-from ferro import board as boards, compare, elf, guest, inspect, kbuild
+from ferro import board as boards, compare, elf, entries, guest, inspect, kbuild, observe
 from ferro.board import Board, TOP
 
 OUT = os.path.join(TOP, 'Documentation', 'lifecycle', 'evidence')
@@ -31,31 +33,39 @@ def _exit_frames(log: compare.BootLog, module: str):
 	return out
 
 
-# Callbacks whose first call comes from the same place in every boot; the
-# first target_index, for one, may come from a governor's worker thread.
-TRACED_CALLS = ('probe', 'init', 'get', 'queue_rq', 'queue_rq_flush', 'make_group')
+# The entries whose first call is an excerpt, per driver: file tag -> kprobe
+# event (or its prefix, one event per device type). Each comes from the same
+# place in every boot; the first target_index, for one, may come from a
+# governor's worker thread, so it is not here. "init" is the module's own
+# init: init_module loaded, the initcall built in.
+EVIDENCE = {
+	'cpufreq': {'probe': 'cpufreq_probe', 'init': 'cpufreq_init', 'get': 'cpufreq_get'},
+	'phy': {'init': None, 'probe': 'phy_probe_m88e1111'},
+	'null': {'init': None, 'queue_rq': 'null_queue_rq', 'make_group': 'null_make_group'},
+}
 
 # Drivers whose device is on another board of the same kernel: their call
 # chains come from a boot of that board.
 DRIVER_BOARD = {'phy': 'qemu-zcu102'}
 
 
-def _call_frames(log: compare.BootLog, module: str, call: str):
-	"""The frames a driver's trace_calls logged for the first call of `call`.
-
-	A work item's chain ends at process_one_work: which thread ran it, a
-	pool worker (worker_thread) or, when the pool was short of workers,
-	the workqueue's rescuer (rescuer_thread), varies from boot to boot.
-	"""
-	out = []
-	for _, msg in log.kmsg:
-		m = re.match(rf'^{module}: call {call}: frame\.(\d+): (.*)$', msg)
-		if m:
-			if m.group(1) == '0' and out:
-				break
-			out.append(m.group(2))
+def _entry_frames(log: compare.BootLog, module: str, event: str,
+		  names: Dict[str, Tuple[str, str]]) -> List[str]:
+	"""The first observed call of an entry: the entry (its ops table field
+	and function), then the C chain that called it, demangled, innermost
+	first. A work item's chain ends at process_one_work: which thread ran
+	it, a pool worker (worker_thread) or, when the pool was short of
+	workers, the workqueue's rescuer (rescuer_thread), varies from boot to
+	boot."""
+	rec = log.entry_record(module, event)
+	if not rec:
+		return []
+	frames = compare.record_frames(rec)
+	slot, name = names.get(rec['event'], ('', frames[0]))
+	plain = entries.demangle(frames[1:])
+	out = [f'{slot}: {name}' if slot else name] + [plain[f] for f in frames[1:]]
 	for i, frame in enumerate(out):
-		if frame.startswith('process_one_work+'):
+		if frame == 'process_one_work':
 			return out[:i + 1]
 	return out
 
@@ -112,6 +122,7 @@ def generate(board: Board, kdir: str, layout_path: str,
 			other_logs[(name, mode)] = _log(boards.load(other), builds[mode], mode, given,
 							driver=name)
 	layout = elf.Elf(layout_path)
+	probes = {mode: observe.probes(builds[mode], mode) for mode in ('m', 'y')}
 	vmlinux = elf.Elf(os.path.join(builds['y'], 'vmlinux'))
 	vmlinux_facts = inspect.facts(vmlinux)
 	out = {}
@@ -134,8 +145,11 @@ def generate(board: Board, kdir: str, layout_path: str,
 				tag = 'module' if mode == 'm' else 'builtin'
 				out[f'{name}-{tag}-init-stack.txt'] = header + '\n'.join(frames) + '\n'
 		for mode, tag in (('m', 'module'), ('y', 'builtin')):
-			for call in TRACED_CALLS:
-				frames = _call_frames(other_logs.get((name, mode), logs[mode]), mod, call)
+			names = {p.event: (p.slot, p.name) for p in probes[mode]}
+			log = other_logs.get((name, mode), logs[mode])
+			for call, event in EVIDENCE.get(name, {}).items():
+				event = event or (f'{name}_module_init' if mode == 'm' else f'{name}_initcall')
+				frames = _entry_frames(log, mod, event, names)
 				if frames:
 					out[f'{name}-{tag}-{call}-stack.txt'] = header + '\n'.join(frames) + '\n'
 		exits = _exit_frames(logs['m'], mod)

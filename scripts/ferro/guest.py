@@ -117,8 +117,8 @@ def initramfs(board: Board, build: str, tag: str, modules: Optional[str] = None,
 # The kernel log buffer: the guest's checks read the log back (the lines a
 # refused load or a fault leaves), and <plan>_kernel_log_clean vouches for
 # every record since boot, failing if the ring buffer overwrote any before
-# the guest read it. A module boot logs about 7,000 records (about 1 MiB
-# with initcall_debug and the drivers' call traces); the default 128 KiB
+# the guest read it. A module boot logged about 7,000 records (about 1 MiB
+# with initcall_debug and the drivers' call traces then); the default 128 KiB
 # lost 4,293 of 6,973 in one. 8 MiB of text (about 36 MiB of memory with
 # the record descriptors) leaves room for the stress boots, and the check
 # says so if it ever does not.
@@ -142,13 +142,12 @@ def kernel_cmdline(board: Board, plan: str, args: str = '', driver: str = '',
 SHORT_LOOPS = 2
 
 # The kernel command line of each plan's standard boot (make check, compare,
-# docs): initcall_debug for the initcall timeline, and the drivers' tracing
-# switches, which a built-in driver can only get from the command line.
+# docs): initcall_debug for the initcall timeline, and for built-in
+# ferro_null the parameters a module boot gives at load.
 PLAN_CMDLINE = {
 	'module': 'initcall_debug',
-	'builtin': 'initcall_debug ferro_cpufreq.trace_calls=1 ferro_phy.trace_calls=1 '
-		   'ferro_null.capacity_mb=8 ferro_null.block_size=4096 ferro_null.memory_backed=1 '
-		   'ferro_null.completion=1 ferro_null.trace_calls=1',
+	'builtin': 'initcall_debug ferro_null.capacity_mb=8 ferro_null.block_size=4096 '
+		   'ferro_null.memory_backed=1 ferro_null.completion=1',
 }
 
 
@@ -236,13 +235,14 @@ def boot(board: Board, build: str, name: str, plan: str, cmdline: str = '',
 	if observe and plan in ('module', 'builtin') and observe_mod.observable(build):
 		found = observe_mod.probes(build, 'm' if plan == 'module' else 'y', modules)
 		found = [dataclasses.replace(p, reason=observe_mod.reason(board.name, p)) for p in found]
+		args = observe_mod.entry_args(build)
 		listing = os.path.join(run_dir(board), f'{name}.entries')
 		with open(listing, 'w') as f:
-			f.write(observe_mod.entries_text(found))
+			f.write(observe_mod.entries_text(found, args))
 		extra = list(extra) + [(listing, '/ferro/entries')]
 	initrd = initramfs(board, build, name, modules, extra)
 	if found and plan == 'builtin':
-		observe_mod.append_bootconfig(initrd, observe_mod.bootconfig(found))
+		observe_mod.append_bootconfig(initrd, observe_mod.bootconfig(found, args))
 		cmdline = f'{cmdline} bootconfig'.strip()
 	append = kernel_cmdline(board, plan, cmdline, driver, 'kmsg' if dump_kmsg else '')
 	cmd = [board.qemu_binary] + board.qemu_machine + [

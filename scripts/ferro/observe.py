@@ -16,9 +16,19 @@ import json
 import os
 import re
 import struct
-from typing import Dict, List, Optional
+from typing import List, Optional
 
 from ferro import elf, entries, inspect, kbuild
+
+def entry_args(build: str) -> str:
+	"""What each hit records: its caller (the link register at entry) and
+	the kernel's system_state, read at the variable's address (without
+	KALLSYMS_ALL a probe cannot name a data symbol)."""
+	e = elf.Elf(os.path.join(build, 'vmlinux'))
+	state = e.symbol('system_state')
+	args = 'caller=%x30:symbol'
+	return args + (f' state=@{state.value:#x}:u32' if state else '')
+
 
 # kprobe event names: MAX_EVENT_NAME_LEN is 64 in 7.3; keep well below.
 NAME_MAX = 48
@@ -138,12 +148,14 @@ def reason(board: str, p: Probe) -> str:
 	return ''
 
 
-def entries_text(found: List[Probe]) -> str:
-	"""/ferro/entries: module, event, symbol, reason; tab-separated."""
-	return ''.join(f'{p.module}\t{p.event}\t{p.symbol}\t{p.reason}\n' for p in found)
+def entries_text(found: List[Probe], args: str) -> str:
+	"""/ferro/entries: the probes' fetch arguments, then module, event,
+	symbol, reason per line; tab-separated."""
+	return f'args\t{args}\n' + ''.join(f'{p.module}\t{p.event}\t{p.symbol}\t{p.reason}\n'
+					   for p in found)
 
 
-def bootconfig(found: List[Probe]) -> bytes:
+def bootconfig(found: List[Probe], args: str) -> bytes:
 	"""A bootconfig (Documentation/admin-guide/bootconfig.rst) that defines
 	and enables a kprobe event on every built-in entry, by address (a v0
 	name can pass the 256 bytes trace_boot allows a probe), with stack
@@ -155,7 +167,7 @@ def bootconfig(found: List[Probe]) -> bytes:
 	lines = ['ftrace.options = stacktrace', 'ftrace.buffer_size = 1MB']
 	for p in found:
 		lines.append(f'ftrace.event.kprobes.{p.event}.probes = '
-			     f'"{p.address:#x} caller=%x30:symbol"')
+			     f'"{p.address:#x} {args}"')
 		lines.append(f'ftrace.event.kprobes.{p.event}.enable')
 	return ('\n'.join(lines) + '\n').encode()
 

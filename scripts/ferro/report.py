@@ -115,7 +115,7 @@ def rows(name: str, per: Dict, report: Dict) -> List[List[str]]:
 		return NOT_REPORTED
 
 	def probe(c):
-		return c['probe'] or f'n/a: no `{mod}: call probe:` line in the kernel log'
+		return c['probe'] or f'n/a: no observed probe entry (`# entry: {mod} ...probe...`)'
 
 	return [
 		['entry symbol', entry_cell(m), entry_cell(y)],

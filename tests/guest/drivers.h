@@ -21,6 +21,7 @@ void phy_stress(const char *plan);
 int dt_has_phy(const char *dir, char *mac, size_t size);
 void entries_arm(const char *plan);
 void entries_report(const char *plan, const char *const *ran, size_t n_ran);
+long entry_hits(const char *event);
 void expect_chain(const char *plan, const char *event, const char *const *chain);
 void debug_plan(const char *plan, const char *const *modules, size_t n);
 

@@ -33,6 +33,12 @@
 #include "drivers.h"
 
 #define TRACING "/sys/kernel/tracing"
+
+/* enum system_states, include/linux/kernel.h (its order is fixed). */
+static const char *const system_states[] = {
+	"SYSTEM_BOOTING", "SYSTEM_SCHEDULING", "SYSTEM_FREEING_INITMEM", "SYSTEM_RUNNING",
+	"SYSTEM_HALT", "SYSTEM_POWER_OFF", "SYSTEM_RESTART", "SYSTEM_SUSPEND",
+};
 #define FRAMES 24
 #define EXPECTS 32
 
@@ -42,6 +48,7 @@ struct entry {
 	char symbol[400];
 	char reason[200];
 	char caller[128];
+	int state;		/* system_state at the first call, -1 unknown */
 	char frames[FRAMES][256];
 	int nframes;
 	int seen;
@@ -57,6 +64,8 @@ struct expect {
 static struct expect expects[EXPECTS];
 static size_t n_expects;
 static struct entry *entries;
+/* What each hit records (the host's "args" line): caller, system_state. */
+static char entry_args[160] = "caller=%x30:symbol";
 static size_t n_entries;
 static pthread_t reader;
 static int reader_fd = -1;
@@ -134,6 +143,8 @@ static void trace_line(const char *line, struct entry **cur)
 	if (!e || e->seen)
 		return;
 	e->seen = 1;
+	c = strstr(p, " state=");
+	e->state = c ? atoi(c + 7) : -1;
 	c = strstr(p, "caller=");
 	if (c)
 		frame_name(c + 7, e->caller, sizeof(e->caller));
@@ -191,6 +202,10 @@ static int load_entries(void)
 
 		for (i = 0; i < 4; i++)
 			f[i] = strsep(&p, "\t");
+		if (!strcmp(f[0], "args") && f[1]) {
+			snprintf(entry_args, sizeof(entry_args), "%s", f[1]);
+			continue;
+		}
 		if (!f[2] || !*f[2])
 			continue;
 		if (n_entries == cap) {
@@ -203,6 +218,7 @@ static int load_entries(void)
 		}
 		e = &entries[n_entries++];
 		memset(e, 0, sizeof(*e));
+		e->state = -1;
 		snprintf(e->module, sizeof(e->module), "%s", f[0]);
 		snprintf(e->event, sizeof(e->event), "%s", f[1]);
 		snprintf(e->symbol, sizeof(e->symbol), "%s", f[2]);
@@ -234,10 +250,10 @@ void entries_arm(const char *plan)
 		return;
 	}
 	for (i = 0; i < n_entries && !strcmp(plan, "module"); i++) {
-		char def[600];
+		char def[800];
 
-		snprintf(def, sizeof(def), "p:kprobes/%s %s:%s caller=%%x30:symbol\n",
-			 entries[i].event, entries[i].module, entries[i].symbol);
+		snprintf(def, sizeof(def), "p:kprobes/%s %s:%s %s\n",
+			 entries[i].event, entries[i].module, entries[i].symbol, entry_args);
 		if (write_file(TRACING "/kprobe_events", def)) {
 			if (!failed++)
 				snprintf(first_err, sizeof(first_err), "%s: %s", entries[i].event,
@@ -351,6 +367,26 @@ static void read_hits(long *hits)
 	free(text);
 }
 
+/* An entry's hits so far, or -1 when it is not probed in this boot. */
+long entry_hits(const char *event)
+{
+	long *hits;
+	long n = -1;
+	struct entry *e;
+
+	if (!armed)
+		return -1;
+	e = find_event(event, strlen(event));
+	hits = e ? calloc(n_entries, sizeof(*hits)) : NULL;
+	if (hits) {
+		hits[e - entries] = -1;
+		read_hits(hits);
+		n = hits[e - entries];
+	}
+	free(hits);
+	return n;
+}
+
 /*
  * After the plans: one fact line and one KTAP result per entry. An entry
  * the host marked unreachable here (with its reason) is a skip; it still
@@ -397,8 +433,10 @@ void entries_report(const char *plan, const char *const *ran, size_t n_ran)
 			strcat(chain, f ? " < " : "");
 			strcat(chain, e->frames[f]);
 		}
-		printf("# entry: %s %s hits=%ld caller=%s chain=%s\n", e->module, e->event, hits[i],
-		       *e->caller ? e->caller : "-", *chain ? chain : "-");
+		printf("# entry: %s %s hits=%ld caller=%s state=%s chain=%s\n", e->module, e->event,
+		       hits[i], *e->caller ? e->caller : "-",
+		       e->state >= 0 && e->state < (int)ARRAY_SIZE(system_states) ?
+		       system_states[e->state] : "-", *chain ? chain : "-");
 		snprintf(name, sizeof(name), "%s_entry_%s", plan, e->event);
 		if (*e->reason && hits[i] <= 0)
 			skip(name, "%s", e->reason);

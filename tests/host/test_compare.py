@@ -18,7 +18,7 @@ DATA = os.path.join(TOP, 'tests', 'data')
 
 # The fixtures hold ferro_lifecycle's boots alone. A second driver loaded
 # later, as every driver of a real run is: its own initcall_debug lines,
-# and its trace_calls lines when TRACED (no record of its own).
+# and the entries the guest observed (no record of its own).
 NULL_MODULE = [
 	'# kmsg: 0.512100 calling  init_module+0x0/0x1000 [ferro_null] @ 1',
 	'# kmsg: 0.513900 initcall init_module+0x0/0x1000 [ferro_null] returned 0 after 1800 usecs',
@@ -27,13 +27,10 @@ NULL_BUILTIN = [
 	'# kmsg: 0.201000 calling  __ferro_null_init+0x0/0x60 @ 1',
 	'# kmsg: 0.201700 initcall __ferro_null_init+0x0/0x60 returned 0 after 700 usecs',
 ]
-NULL_TRACED = [
-	'# kmsg: 0.512300 ferro_null: call init: system_state=SYSTEM_RUNNING frames=4',
-	'# kmsg: 0.512310 ferro_null: call init: frame.0: '
-	'_RNvNtCs1_10ferro_null5stack8log_call+0x2c/0x1a0 [ferro_null]',
-	'# kmsg: 0.512320 ferro_null: call init: frame.1: init_module+0x18/0x1000 [ferro_null]',
-	'# kmsg: 0.512330 ferro_null: call init: frame.2: do_one_initcall+0x6c/0x184',
-	'# kmsg: 0.512340 ferro_null: call init: frame.3: do_init_module+0x54/0x23c',
+# The guest's report of the module init entry it observed with a kprobe.
+NULL_ENTRY = [
+	'# entry: ferro_null null_module_init hits=1 caller=do_one_initcall '
+	'state=SYSTEM_RUNNING chain=do_init_module < load_module',
 ]
 
 
@@ -265,27 +262,21 @@ class PerDriver(unittest.TestCase):
 		null = compare.driver_cell('null', 'built-in', [log], {})
 		self.assertEqual((null['time_s'], null['system_state']), (0.201, None))
 
-	def test_traced_state_and_chain(self):
-		log = boot_log('qemu-virt-compare-module.log', NULL_MODULE + NULL_TRACED)
+	def test_observed_init_chain(self):
+		log = boot_log('qemu-virt-compare-module.log', NULL_MODULE + NULL_ENTRY)
 		null = compare.driver_cell('null', 'module', [log], {})
 		self.assertEqual(null['system_state'], 'SYSTEM_RUNNING')
-		self.assertEqual(null['called_by'], ['do_one_initcall', 'do_init_module'])
+		self.assertEqual(null['called_by'], ['do_one_initcall', 'do_init_module', 'load_module'])
 
 	def test_probe(self):
-		frames = ['_RNvNtCs1_10ferro_null5stack8log_call+0x2c/0x1a0 [ferro_null]',
-			  '_RNvMs0_NtCs1_6kernel8platformINtB5_7AdapterNtCs2_10ferro_null4NullE14'
-			  'probe_callbackBR_+0x3c/0x128 [ferro_null]',
-			  'platform_probe+0x50/0x90', 'really_probe+0xb8/0x29c',
-			  '__driver_probe_device+0x6c/0x150', '__platform_driver_register+0x24/0x30',
-			  'init_module+0x40/0x1000 [ferro_null]', 'do_one_initcall+0x6c/0x184']
-		lines = ['# kmsg: 0.512200 ferro_null: call probe: system_state=SYSTEM_RUNNING '
-			 f'frames={len(frames)}'] + [
-			f'# kmsg: 0.5123{i:02} ferro_null: call probe: frame.{i}: {f}'
-			for i, f in enumerate(frames)]
-		log = boot_log('qemu-virt-compare-module.log', NULL_MODULE + lines)
+		lines = ['# entry: ferro_null null_probe hits=2 caller=platform_probe state=- '
+			 'chain=really_probe'
+			 ' < __driver_probe_device < __platform_driver_register < init_module'
+			 ' < do_one_initcall']
+		log = boot_log('qemu-virt-compare-module.log', NULL_MODULE + NULL_ENTRY + lines)
 		null = compare.driver_cell('null', 'module', [log], {})
 		self.assertEqual(null['probe'], 'platform_probe <- really_probe <- __driver_probe_device')
-		self.assertEqual(null['called_by'], ['do_one_initcall'])
+		self.assertEqual(null['called_by'], ['do_one_initcall', 'do_init_module', 'load_module'])
 		self.assertIsNone(compare.driver_cell('lifecycle', 'module', [log], {})['probe'])
 
 	def test_rendered_as_not_recorded(self):

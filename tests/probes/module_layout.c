@@ -26,13 +26,13 @@
  * ("ferro_sizeof__phy_driver") tells an array of them apart.
  */
 #define FERRO_SIZE(s) do {						\
-	asm volatile(".globl ferro_sizeof__" #s "\n"			\
-		     ".set ferro_sizeof__" #s ", %c0"			\
+	asm volatile(".globl ferro_sizeof__" #s);			\
+	asm volatile(".set ferro_sizeof__" #s ", %c0"			\
 		     : : "i" (sizeof(struct s)));			\
 } while (0)
 #define FERRO_FIELD(s, f) do {						\
-	asm volatile(".globl ferro_offsetof__" #s "__" #f "\n"		\
-		     ".set ferro_offsetof__" #s "__" #f ", %c0"		\
+	asm volatile(".globl ferro_offsetof__" #s "__" #f);		\
+	asm volatile(".set ferro_offsetof__" #s "__" #f ", %c0"		\
 		     : : "i" (offsetof(struct s, f)));			\
 } while (0)
 
