@@ -181,8 +181,10 @@ def guest_boots(board: Board, builds: Dict[str, str], tally: Tally,
 			driver=driver, variant=variant, kmsg=kmsg):
 			if target.arch != board.arch:
 				raise guest.GuestError(f'board {on} does not share the {board.arch} kernel')
+			broken = variant or ('a bad parameter' if name.endswith('-bad-param') else '')
 			return guest.boot(target, builds[mode], name, plan, cmdline, driver=driver,
-					  dt_variant=variant, timeout=timeout, dump_kmsg=kmsg)
+					  dt_variant=variant, timeout=timeout, dump_kmsg=kmsg,
+					  broken=broken)
 		b = _tallied_boot(name, run, tally)
 		if b:
 			done.append(b)

@@ -25,7 +25,7 @@ CALLING = re.compile(r'^calling  (\S+?)\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[(\w+)\])? 
 INITCALL = re.compile(r'^initcall (\S+?)\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[(\w+)\])? '
 		      r'returned (-?\d+) after (\d+) usecs$')
 # The guest's report of one observed entry (tests/guest/entries.c).
-ENTRY = re.compile(r'^# entry: (\S+) (\S+) hits=(-?\d+) caller=(\S+) state=(\S+) chain=(.*)$')
+ENTRY = re.compile(r'^# entry: (\S+) (\S+) hits=(-?\d+)\+? caller=(\S+) state=(\S+) chain=(.*)$')
 FREED = re.compile(r'^Freeing unused kernel memory: (\d+)K$')
 MODES = (('module', 'm'), ('built-in', 'y'))
 

@@ -13,7 +13,8 @@ import os
 import re
 from typing import Dict, List, Optional, Tuple
 
-from ferro import board as boards, compare, elf, entries, guest, inspect, kbuild, observe
+from ferro import atlas, board as boards, compare, elf, entries, guest, inspect, kbuild, \
+	observe
 from ferro.board import Board, TOP
 
 OUT = os.path.join(TOP, 'Documentation', 'lifecycle', 'evidence')
@@ -33,16 +34,9 @@ def _exit_frames(log: compare.BootLog, module: str):
 	return out
 
 
-# The entries whose first call is an excerpt, per driver: file tag -> kprobe
-# event (or its prefix, one event per device type). Each comes from the same
-# place in every boot; the first target_index, for one, may come from a
-# governor's worker thread, so it is not here. "init" is the module's own
-# init: init_module loaded, the initcall built in.
-EVIDENCE = {
-	'cpufreq': {'probe': 'cpufreq_probe', 'init': 'cpufreq_init', 'get': 'cpufreq_get'},
-	'phy': {'init': None, 'probe': 'phy_probe_m88e1111'},
-	'null': {'init': None, 'queue_rq': 'null_queue_rq', 'make_group': 'null_make_group'},
-}
+# The entries whose first call is an excerpt: atlas.KEY_ENTRIES. Each comes
+# from the same place in every boot; the first target_index, for one, may
+# come from a governor's worker thread, so it is not one of them.
 
 # Drivers whose device is on another board of the same kernel: their call
 # chains come from a boot of that board.
@@ -60,7 +54,7 @@ def _entry_frames(log: compare.BootLog, module: str, event: str,
 	rec = log.entry_record(module, event)
 	if not rec:
 		return []
-	frames = compare.record_frames(rec)
+	frames = atlas.named(compare.record_frames(rec))
 	slot, name = names.get(rec['event'], ('', frames[0]))
 	plain = entries.demangle(frames[1:])
 	out = [f'{slot}: {name}' if slot else name] + [plain[f] for f in frames[1:]]
@@ -147,14 +141,20 @@ def generate(board: Board, kdir: str, layout_path: str,
 		for mode, tag in (('m', 'module'), ('y', 'builtin')):
 			names = {p.event: (p.slot, p.name) for p in probes[mode]}
 			log = other_logs.get((name, mode), logs[mode])
-			for call, event in EVIDENCE.get(name, {}).items():
-				event = event or (f'{name}_module_init' if mode == 'm' else f'{name}_initcall')
+			for call, event in atlas.KEY_ENTRIES.get(name, {}).items():
+				if name == 'lifecycle':
+					continue	# its own record gives its chains
+				event = event or atlas.init_event(name, mode)
 				frames = _entry_frames(log, mod, event, names)
 				if frames:
 					out[f'{name}-{tag}-{call}-stack.txt'] = header + '\n'.join(frames) + '\n'
 		exits = _exit_frames(logs['m'], mod)
 		if exits:
 			out[f'{name}-module-exit-stack.txt'] = header + '\n'.join(exits) + '\n'
+	out['atlas.txt'] = '.. ' + header.replace('\n', '\n   ').rstrip() + '\n\n' + \
+		atlas.rst_tables(board.name, DRIVER_BOARD, probes,
+				 {(n, m): other_logs.get((n, m), logs[m])
+				  for n in compare.drivers() for m in ('m', 'y')})
 	table = inspect.initcall_table(vmlinux, '6')
 	out['level6-initcalls.txt'] = header + '\n'.join(
 		f'{i + 1:3} {fn}' for i, fn in enumerate(table)) + '\n'

@@ -221,20 +221,23 @@ def _require_qemu(board: Board) -> None:
 def boot(board: Board, build: str, name: str, plan: str, cmdline: str = '',
 	 timeout: int = 120, modules: Optional[str] = None, driver: str = '',
 	 dump_kmsg: bool = False, dt_variant: str = '',
-	 extra: Sequence[Tuple[str, str]] = (), observe: bool = True) -> Boot:
+	 extra: Sequence[Tuple[str, str]] = (), observe: bool = True,
+	 broken: str = '') -> Boot:
 	"""Boot the build's kernel; `plan` is what the guest init tests, for
 	every driver or only `driver`; `modules` overrides where .ko files come from;
 	`dump_kmsg` has the guest print the whole kernel log at the end;
 	`dt_variant` boots with one of the board's broken device trees; `extra`
 	adds files to the initramfs. With `observe` (and a kernel with kprobe
 	events), a module or built-in boot probes every entry of the drivers
-	(ferro/observe.py)."""
+	(ferro/observe.py); where the boot `broken` a driver on purpose (a bad
+	device tree or parameter, named by it), only its init must be entered."""
 	_require_qemu(board)
 	image = os.path.join(build, board.kernel_image)
 	found: List[observe_mod.Probe] = []
 	if observe and plan in ('module', 'builtin') and observe_mod.observable(build):
 		found = observe_mod.probes(build, 'm' if plan == 'module' else 'y', modules)
-		found = [dataclasses.replace(p, reason=observe_mod.reason(board.name, p)) for p in found]
+		found = [dataclasses.replace(p, reason=observe_mod.reason(board.name, p, broken))
+			 for p in found]
 		args = observe_mod.entry_args(build)
 		listing = os.path.join(run_dir(board), f'{name}.entries')
 		with open(listing, 'w') as f:
@@ -244,13 +247,19 @@ def boot(board: Board, build: str, name: str, plan: str, cmdline: str = '',
 	if found and plan == 'builtin':
 		observe_mod.append_bootconfig(initrd, observe_mod.bootconfig(found, args))
 		cmdline = f'{cmdline} bootconfig'.strip()
+	if found:
+		cmdline = f'{cmdline} {observe_mod.CMDLINE}'.strip()
 	append = kernel_cmdline(board, plan, cmdline, driver, 'kmsg' if dump_kmsg else '')
 	cmd = [board.qemu_binary] + board.qemu_machine + [
 		'-nographic', '-no-reboot', '-kernel', image, '-initrd', initrd, '-append', append]
 	dtb = device_tree(board, dt_variant)
 	if dtb:
 		cmd += ['-dtb', dtb]
-	return _run_qemu(cmd, name, os.path.join(run_dir(board), f'{name}.log'), timeout)
+	b = _run_qemu(cmd, name, os.path.join(run_dir(board), f'{name}.log'), timeout)
+	if found and not b.timed_out and not re.search(r'^# entries: \d+ armed', _read(
+			b.log_path).decode('utf-8', 'replace'), re.M):
+		b.run.errors.append(f'the guest armed none of the {len(found)} entries it was given')
+	return b
 
 
 # The guest init's last line; machines that cannot power off (raspi4b)
