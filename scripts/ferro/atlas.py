@@ -7,10 +7,9 @@ the documentation page (Documentation/lifecycle/atlas.rst, make docs) and
 the one screen make demo ends with.
 """
 
-import re
 from typing import Dict, List, Optional, Tuple
 
-from ferro import compare, entries, observe
+from ferro import compare, observe
 
 # The entries a person looks at first, per driver (file tag -> event or
 # its prefix); "init" is the module's own init, named per mode.
@@ -25,20 +24,6 @@ KEY_ENTRIES = {
 def init_event(name: str, mode: str) -> str:
 	"""The kprobe event of a driver's own init in a mode ('m' or 'y')."""
 	return f'{name}_module_init' if mode == 'm' else f'{name}_initcall'
-
-
-def named(frames: List[str]) -> List[str]:
-	"""Frames without the bare addresses: code of a module that was
-	unloaded before the guest read the record (the trace is symbolised when
-	read), whether there is such a frame depending on the timing."""
-	return [f for f in frames if not re.fullmatch(r'0x[0-9a-f]+', f)]
-
-
-def callers(entry: Dict, n: int = 3, literal: bool = False) -> str:
-	"""An observed entry's innermost C callers, caller first, demangled."""
-	frames = named(([entry['caller']] if entry.get('caller') else []) + entry.get('chain', []))
-	plain = entries.demangle(frames[:n])
-	return ' ← '.join(f'``{plain[f]}``' if literal else plain[f] for f in frames[:n])
 
 
 def rst_tables(board: str, other_board: Dict[str, str], probes: Dict[str, List],
@@ -66,7 +51,7 @@ def rst_tables(board: str, other_board: Dict[str, str], probes: Dict[str, List],
 				e = log.entries.get(p.event)
 				why = observe.reason(where, p)
 				if e and e['caller']:
-					row[mode] = callers(e, literal=True)
+					row[mode] = compare.callers(e, literal=True)
 				else:
 					row[mode] = f'not reachable on {where}: {why}' if why else 'not observed'
 		out += [f'``{mod}``', '~' * (len(mod) + 4), '', '.. list-table::',
@@ -109,7 +94,7 @@ def screen(board: str, logs: Dict[str, compare.BootLog], probes: Dict[str, List]
 				e = _line(logs[mode], mod, event or init_event(name, mode))
 				if e:
 					state = e.get('system_state') or '?'
-					got[mode] = f'{callers(e)}  [{state}]'
+					got[mode] = f'{compare.callers(e)}  [{state}]'
 			if not got:
 				continue
 			if got.get('m') == got.get('y'):

@@ -15,7 +15,7 @@ import re
 import statistics
 from typing import Dict, List, Optional, Tuple
 
-from ferro import elf, guest, inspect, kbuild
+from ferro import elf, entries, guest, inspect, kbuild, observe
 from ferro.board import Board, TOP
 
 KMSG = re.compile(r'^# kmsg: (\d+\.\d+) (.*)$')
@@ -25,7 +25,8 @@ CALLING = re.compile(r'^calling  (\S+?)\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[(\w+)\])? 
 INITCALL = re.compile(r'^initcall (\S+?)\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[(\w+)\])? '
 		      r'returned (-?\d+) after (\d+) usecs$')
 # The guest's report of one observed entry (tests/guest/entries.c).
-ENTRY = re.compile(r'^# entry: (\S+) (\S+) hits=(-?\d+)\+? caller=(\S+) state=(\S+) chain=(.*)$')
+ENTRY = re.compile(r'^# entry: (?P<module>\S+) (?P<event>\S+) hits=(?P<hits>-?\d+)(?P<more>\+?) '
+		   r'caller=(?P<caller>\S+) state=(?P<state>\S+) chain=(?P<chain>.*)$')
 FREED = re.compile(r'^Freeing unused kernel memory: (\d+)K$')
 MODES = (('module', 'm'), ('built-in', 'y'))
 
@@ -60,11 +61,14 @@ class BootLog:
 				continue
 			m = ENTRY.match(line)
 			if m:
-				self.entries[m.group(2)] = {
-					'module': m.group(1), 'hits': int(m.group(3)),
-					'caller': None if m.group(4) == '-' else m.group(4),
-					'system_state': None if m.group(5) == '-' else m.group(5),
-					'chain': [] if m.group(6) == '-' else m.group(6).split(' < ')}
+				g = m.groupdict()
+				self.entries[g['event']] = {
+					'module': g['module'], 'hits': int(g['hits']),
+					# "N+": its probe was disabled after the first record
+					'hits_at_least': bool(g['more']),
+					'caller': None if g['caller'] == '-' else g['caller'],
+					'system_state': None if g['state'] == '-' else g['state'],
+					'chain': [] if g['chain'] == '-' else g['chain'].split(' < ')}
 				continue
 			m = FACT.match(line)
 			if m:
@@ -161,6 +165,41 @@ def caller_chain(rec: Dict[str, str]) -> List[str]:
 	names = [frame_name(f) for f in record_frames(rec)]
 	entry = rec.get('entry', '')
 	return names[names.index(entry):] if entry in names else []
+
+
+def named(frames: List[str]) -> List[str]:
+	"""Frames without the bare addresses: code of a module that was
+	unloaded before the guest read the record (the trace is symbolised when
+	read), whether there is such a frame depending on the timing."""
+	return [f for f in frames if not re.fullmatch(r'0x[0-9a-f]+', f)]
+
+
+def callers(entry: Dict, n: int = 3, literal: bool = False) -> str:
+	"""An observed entry's innermost C callers, caller first, demangled."""
+	frames = named(([entry['caller']] if entry.get('caller') else []) + entry.get('chain', []))
+	plain = entries.demangle(frames[:n])
+	return ' ← '.join(f'``{plain[f]}``' if literal else plain[f] for f in frames[:n])
+
+
+def entry_cells(name: str, builds: Dict[str, str], logs: Dict[str, List[BootLog]]) -> List[Dict]:
+	"""A driver's atlas for the report: every entry C can call in either
+	mode, and per mode its hits in each boot (a lower bound where the probe
+	was disabled after its first record) and the callers of its first
+	call."""
+	mod = f'ferro_{name}'
+	rows: Dict[Tuple[str, str], Dict] = {}
+	for mode, kmode in (('module', 'm'), ('built-in', 'y')):
+		for p in observe.probes(builds[mode], kmode):
+			if p.module != mod:
+				continue
+			row = rows.setdefault((p.slot, p.name), {'slot': p.slot, 'function': p.name})
+			seen = [log.entries.get(p.event) for log in logs[mode]]
+			first = next((e for e in seen if e and e['caller']), None)
+			row[mode] = {'event': p.event,
+				     'hits': [e['hits'] for e in seen if e and e['hits'] >= 0],
+				     'at_least': any(e['hits_at_least'] for e in seen if e),
+				     'called_by': callers(first) if first else None}
+	return [rows[k] for k in sorted(rows)]
 
 
 def object_path(build: str, name: str, suffix: str = '.o') -> Optional[str]:
@@ -358,4 +397,5 @@ def assemble(board_name: str, kdir: str, builds: Dict[str, str],
 			mode: {**driver_cell(name, mode, logs[mode], elf_facts[mode]),
 			       **build_cells(name, mode, builds[mode], vm[mode], logs[mode][-1])}
 			for mode, _ in MODES}
+	report['entries'] = {name: entry_cells(name, builds, logs) for name in drivers()}
 	return report

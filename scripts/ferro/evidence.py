@@ -54,7 +54,7 @@ def _entry_frames(log: compare.BootLog, module: str, event: str,
 	rec = log.entry_record(module, event)
 	if not rec:
 		return []
-	frames = atlas.named(compare.record_frames(rec))
+	frames = compare.named(compare.record_frames(rec))
 	slot, name = names.get(rec['event'], ('', frames[0]))
 	plain = entries.demangle(frames[1:])
 	out = [f'{slot}: {name}' if slot else name] + [plain[f] for f in frames[1:]]

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """Render the compare report: Markdown table and an SVG boot timeline."""
 
-from typing import Dict, List
+from typing import Dict, List, Optional
 from xml.sax.saxutils import escape
 
 from ferro.compare import BootLog
@@ -167,8 +167,37 @@ def markdown(report: Dict) -> str:
 		for r in rows(name, per, report):
 			out.append('| ' + ' | '.join(c.replace('|', '\\|') for c in r) + ' |')
 		out.append('')
+	out += entries_markdown(report)
 	out += ['![boot timeline](timeline.svg)', '']
 	return '\n'.join(out)
+
+
+def _entry_cell(c: Optional[Dict]) -> str:
+	if not c:
+		return 'not in this build'
+	if not c['hits'] or max(c['hits']) <= 0:
+		return 'not entered'
+	hits = '/'.join(str(h) for h in c['hits']) + ('+' if c['at_least'] else '')
+	return f'{hits} hits; first from {c["called_by"]}' if c['called_by'] else f'{hits} hits'
+
+
+def entries_markdown(report: Dict) -> List[str]:
+	"""The atlas: every entry of each driver, hits per boot and the
+	callers of its first call, loadable and built in."""
+	out = ['## Entries C called', '',
+	       'Every function of each driver that C can call (`ferro-inspect --entries`), '
+	       'seen by a kprobe event on it in each boot: hits per boot ("+": at least, '
+	       'its probe was disabled after the first record) and the innermost C callers '
+	       'of its first call.', '']
+	for name, rows in report.get('entries', {}).items():
+		out += [f'### ferro_{name}', '', '| entry | function | loadable (=m) | built-in (=y) |',
+			'|---|---|---|---|']
+		for r in rows:
+			cells = [r['slot'], r['function'], _entry_cell(r.get('module')),
+				 _entry_cell(r.get('built-in'))]
+			out.append('| ' + ' | '.join(c.replace('|', '\\|') for c in cells) + ' |')
+		out.append('')
+	return out
 
 
 def _start(c: Dict) -> float:

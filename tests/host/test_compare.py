@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from typing import Dict, List
 
 from tests.host.common import TOP, build_dir, kernel_source
-from ferro import compare, elf, guest, inspect, report
+from ferro import compare, elf, guest, inspect, observe, report
 
 DATA = os.path.join(TOP, 'tests', 'data')
 
@@ -427,6 +427,46 @@ class Checks(unittest.TestCase):
 		self.assertNotIn('runs ', md)
 
 
+def entry_problems(data: Dict) -> List[str]:
+	"""Entries the report holds no observation for: every driver must have
+	entries, and each entry, in each mode it is built in, is entered with
+	callers unless observe.reason() says the board cannot reach it."""
+	out = []
+	for name in compare.drivers():
+		rows = data.get('entries', {}).get(name)
+		if not rows:
+			out.append(f'{name}: no entries')
+			continue
+		for r in rows:
+			for mode in ('module', 'built-in'):
+				c = r.get(mode)
+				if c is None or observe.reason(data['board'], observe.Probe(
+						f'ferro_{name}', c['event'], '', 0, r['slot'], r['function'])):
+					continue
+				if not c['hits'] or not c['called_by']:
+					out.append(f'{name} {mode} {r["slot"]} {r["function"]}: not observed')
+	return out
+
+
+class EntryProblems(unittest.TestCase):
+	"""entry_problems() itself: an entry not entered is one, unless the
+	board cannot reach it."""
+
+	def test_unobserved_entries(self):
+		def row(event, hits, called_by):
+			return {'slot': 'struct x.y', 'function': 'f',
+				'module': {'event': event, 'hits': hits, 'at_least': False,
+					   'called_by': called_by}}
+		data = {'board': 'qemu-virt', 'entries': {n: [row(f'{n}_y', [1], 'a')]
+							  for n in compare.drivers()}}
+		self.assertEqual(entry_problems(data), [])
+		data['entries']['null'].append(row('null_queue_rq', [0], None))
+		data['entries']['phy'].append(row('phy_read_status', [0], None))
+		data['entries']['cpufreq'] = []
+		self.assertEqual(entry_problems(data), [
+			'cpufreq: no entries', 'null module struct x.y f: not observed'])
+
+
 class EndToEnd(unittest.TestCase):
 	"""ferro-compare --boots 1 on the two builds: every cell holds a
 	measurement (with short stress loops: the make check boots run the
@@ -447,6 +487,9 @@ class EndToEnd(unittest.TestCase):
 			with open(os.path.join(out, 'report.md')) as f:
 				md = f.read()
 			self.assertIn('| entry symbol | `init_module` in `.init.text`; rule: ', md)
+			self.assertEqual(entry_problems(data), [])
+			self.assertIn('| struct blk_mq_ops.queue_rq | <kernel::block::mq::operations::'
+				      'OperationsVTable<ferro_null::NullOps>>::queue_rq_callback | ', md)
 			ET.parse(os.path.join(out, 'timeline.svg'))
 			with open(os.path.join(out, 'timeline.png'), 'rb') as f:
 				self.assertEqual(f.read(8), b'\x89PNG\r\n\x1a\n')
