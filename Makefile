@@ -75,7 +75,8 @@ help:
 	@echo '  unintegrate   undo integrate'
 	@echo '  rustfmt       format the Rust sources with the kernel'"'"'s rustfmt config'
 	@echo '  rustfmtcheck  check the Rust formatting'
-	@echo '  test-host     host-side tests only (no kernel build)'
+	@echo '  test-host     host-side tests only; those that need a kernel build use the'
+	@echo '                cached qemu-virt ones (make kernels) or say why they skip'
 	@echo '  clean         remove all build output from the cache (keeps source, tools)'
 	@echo
 	@echo 'Variables:'

@@ -41,9 +41,9 @@ STT_SECTION = 3
 # bits of an adrp + add pair, or a single adr.
 ADDRESS_TAKEN = {277: 'add', 274: 'adr'}
 
-# The relocation a relocatable vmlinux applies to itself at boot (B + A):
-# R_AARCH64_RELATIVE, R_X86_64_RELATIVE.
-RELATIVE = {1027, 8}
+# Per machine (EM_AARCH64, EM_X86_64), the relocation a relocatable vmlinux
+# applies to itself at boot (B + A): R_AARCH64_RELATIVE, R_X86_64_RELATIVE.
+RELATIVE = {183: 1027, 62: 8}
 
 # Sections whose references to code are not calls from C: the kernel's
 # own bookkeeping of the code (jump labels, bug sites, exception fixups,
@@ -162,12 +162,13 @@ def _function_index(e: elf.Elf, keep) -> Dict[Tuple[int, int], List[elf.Symbol]]
 	return out
 
 
-def _holder(e: elf.Elf, shndx: int, offset: int) -> Optional[elf.Symbol]:
-	"""The named data symbol of section `shndx` that contains `offset`."""
+def _holder(e: elf.Elf, shndx: int, offset: int, kind: int = STT_OBJECT) -> Optional[elf.Symbol]:
+	"""The symbol of type `kind` (a data object, or a function) of section
+	`shndx` that contains `offset`."""
 	best = None
 	for s in e.symbols():
-		if s.shndx == shndx and s.type != STT_SECTION and s.name and \
-		   s.value <= offset < s.value + max(s.size, 1):
+		if s.shndx == shndx and s.type == kind and s.size and \
+		   s.value <= offset < s.value + s.size:
 			if best is None or s.size > best.size:
 				best = s
 	return best
@@ -241,12 +242,14 @@ def module_entries(e: elf.Elf, layout: Layout) -> List[Entry]:
 			sym = r.symbol
 			if sym.shndx not in exec_secs:
 				continue
+			if sym.type == STT_FUNC and r.addend:
+				continue	# inside a function, not its start
 			key = (sym.shndx, sym.value + (r.addend if sym.type == STT_SECTION else 0))
 			syms = funcs.get(key)
 			if not syms or sym.type not in (STT_FUNC, STT_SECTION):
 				continue
 			if in_code:
-				caller = _holder(e, target.index, r.offset)
+				caller = _holder(e, target.index, r.offset, STT_FUNC)
 				if caller and caller.name == syms[0].name:
 					continue	# a function's own address
 				runtime.append((syms, demangle([caller.name])[caller.name] if caller
@@ -272,15 +275,21 @@ def _adrp_add_targets(code: bytes, pc: int) -> List[int]:
 	pages: Dict[int, int] = {}
 	out = []
 	for i, (insn,) in enumerate(struct.iter_unpack('<I', code[:len(code) // 4 * 4])):
+		rd = insn & 31
 		if insn & 0x9f000000 == 0x90000000:		# adrp Xd, page
 			imm = ((insn >> 29) & 3) | (((insn >> 5) & 0x7ffff) << 2)
 			if imm & (1 << 20):
 				imm -= 1 << 21
-			pages[insn & 31] = ((pc + 4 * i) & ~0xfff) + (imm << 12)
-		elif insn & 0xffc00000 == 0x91000000:		# add Xd, Xn, #imm12
+			pages[rd] = ((pc + 4 * i) & ~0xfff) + (imm << 12)
+			continue
+		if insn & 0xffc00000 == 0x91000000:		# add Xd, Xn, #imm12
 			rn = (insn >> 5) & 31
 			if rn in pages:
 				out.append(pages[rn] + ((insn >> 10) & 0xfff))
+		# Any other write of Xd (or the add's) leaves no page in it. Stores
+		# and branches name no destination here, but dropping a page too
+		# often only misses a pair, never invents one.
+		pages.pop(rd, None)
 	return out
 
 
@@ -334,7 +343,7 @@ def builtin_entries(e: elf.Elf, module: str, layout: Layout) -> List[Entry]:
 			continue
 		for i in range(rs.size // 24):
 			off, info, addend = struct.unpack_from('<QQQ', e.data, rs.offset + 24 * i)
-			if info & 0xffffffff in RELATIVE and addend in by_addr:
+			if info & 0xffffffff == RELATIVE.get(e.machine) and addend in by_addr:
 				sec = next((s for s in data if s.addr <= off < s.addr + s.size), None)
 				if sec is not None:
 					note(sec, off, by_addr[addend])

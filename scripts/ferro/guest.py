@@ -236,8 +236,8 @@ def boot(board: Board, build: str, name: str, plan: str, cmdline: str = '',
 	found: List[observe_mod.Probe] = []
 	if observe and plan in ('module', 'builtin') and observe_mod.observable(build):
 		found = observe_mod.probes(build, 'm' if plan == 'module' else 'y', modules)
-		found = [dataclasses.replace(p, reason=observe_mod.reason(board.name, p, broken))
-			 for p in found]
+		found = [dataclasses.replace(
+			p, reason=observe_mod.reason(board.name, p, broken, driver)) for p in found]
 		args = observe_mod.entry_args(build)
 		listing = os.path.join(run_dir(board), f'{name}.entries')
 		with open(listing, 'w') as f:

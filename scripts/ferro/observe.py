@@ -19,6 +19,7 @@ import struct
 from typing import List, Optional
 
 from ferro import elf, entries, inspect, kbuild
+from ferro.board import TOP
 
 # A module's kprobes are unregistered and registered again at each load of
 # the module, and every unregister waits for an RCU grace period: with the
@@ -37,6 +38,9 @@ def entry_args(build: str) -> str:
 	args = 'caller=%x30:symbol'
 	return args + (f' state=@{state.value:#x}:u32' if state else '')
 
+
+# The largest bootconfig the kernel takes (include/linux/bootconfig.h).
+XBC_DATA_MAX = 32767
 
 # kprobe event names: MAX_EVENT_NAME_LEN is 64 in 7.3; keep well below.
 NAME_MAX = 48
@@ -98,7 +102,10 @@ def name_events(module: str, found: List[entries.Entry]) -> List[str]:
 
 
 def _stamp(paths: List[str]) -> str:
-	return json.dumps([(p, os.path.getsize(p), os.path.getmtime(p)) for p in paths])
+	"""What the cached probes depend on: the objects, and the code that
+	finds and names their entries."""
+	code = [entries.__file__, __file__, os.path.join(TOP, 'tests', 'probes', 'module_layout.c')]
+	return json.dumps([(p, os.path.getsize(p), os.path.getmtime(p)) for p in paths + code])
 
 
 def probes(build: str, mode: str, modules: Optional[str] = None) -> List[Probe]:
@@ -148,11 +155,12 @@ UNREACHABLE: List[tuple] = [
 ]
 
 
-def reason(board: str, p: Probe, broken: str = '') -> str:
+def reason(board: str, p: Probe, broken: str = '', driver: str = '') -> str:
 	"""Why `board`'s boots cannot reach entry `p`, or ''. A boot that
-	breaks a driver on purpose (`broken` says how) need only enter its
-	init."""
-	if broken and not re.search(r'_(module_init|initcall)$', p.event):
+	breaks `driver` on purpose (`broken` says how) need only enter its
+	init and its probe."""
+	if broken and p.module == f'ferro_{driver}' and \
+	   not re.search(r'_(module_init|initcall|probe)$', p.event):
 		return f'this boot breaks the driver on purpose ({broken}): only its init must run'
 	for b, module, pattern, why in UNREACHABLE:
 		if re.fullmatch(b, board) and module == p.module and re.fullmatch(pattern, p.event):
@@ -184,7 +192,11 @@ def bootconfig(found: List[Probe], args: str) -> bytes:
 		lines.append(f'ftrace.event.kprobes.{p.event}.probes = '
 			     f'"{p.address:#x} {args}"')
 		lines.append(f'ftrace.event.kprobes.{p.event}.enable')
-	return ('\n'.join(lines) + '\n').encode()
+	text = ('\n'.join(lines) + '\n').encode()
+	if len(text) >= XBC_DATA_MAX:
+		raise ValueError(f'the bootconfig for {len(found)} entries is {len(text)} bytes; '
+				 f'the kernel takes at most {XBC_DATA_MAX - 1} (XBC_DATA_MAX)')
+	return text
 
 
 def append_bootconfig(initrd: str, text: bytes) -> None:
@@ -201,10 +213,13 @@ def append_bootconfig(initrd: str, text: bytes) -> None:
 
 
 def observable(build: str) -> bool:
-	"""Whether the build's kernel has kprobe events (and bootconfig)."""
+	"""Whether the build's kernel has kprobe events and bootconfig, and no
+	KASLR (built-in entries are probed at their vmlinux addresses; an
+	unknown "nokaslr" would go to the guest init's arguments)."""
 	try:
 		with open(os.path.join(build, '.config')) as f:
 			config = f.read().splitlines()
 	except OSError:
 		return False
-	return 'CONFIG_KPROBE_EVENTS=y' in config and 'CONFIG_BOOT_CONFIG=y' in config
+	return ('CONFIG_KPROBE_EVENTS=y' in config and 'CONFIG_BOOT_CONFIG=y' in config and
+		'CONFIG_RANDOMIZE_BASE=y' not in config)

@@ -10,8 +10,8 @@
  * for built-in drivers, at boot from the bootconfig the host appended to
  * the initramfs. The first hit is recorded with its caller (the link
  * register at entry), the kernel's system_state and its stack; then the
- * probe is removed (see mute()). An entry the host says this board cannot
- * reach is defined but not enabled.
+ * probe is disabled (see mute()). An entry the host says this board cannot
+ * reach gets no probe: it is reported as a skip with the reason.
  *
  * A reader thread follows trace_pipe while the plans run, so the frames
  * of a module are named while it is still loaded. At the end each entry
@@ -40,6 +40,7 @@ static const char *const system_states[] = {
 	"SYSTEM_HALT", "SYSTEM_POWER_OFF", "SYSTEM_RESTART", "SYSTEM_SUSPEND",
 };
 #define FRAMES 24
+#define MAX_CPUS 64
 #define EXPECTS 32
 
 struct entry {
@@ -47,10 +48,11 @@ struct entry {
 	char event[64];
 	char symbol[400];
 	char reason[200];
-	char caller[128];
+	char caller[512];
 	int state;		/* system_state at the first call, -1 unknown */
 	char frames[FRAMES][256];
 	int nframes;
+	int skipped_self;	/* the stack's first frame, the entry itself */
 	int seen;
 	int muted;		/* its probe disabled after the first record */
 	long hits;		/* counted until then */
@@ -112,42 +114,70 @@ static void mute(struct entry *e)
 	char path[160];
 	long *hits = calloc(n_entries, sizeof(*hits));
 
+	long n = 1;		/* it was seen: at least once */
+
 	if (hits) {
 		read_hits(hits);
-		e->hits = hits[e - entries];
+		if (hits[e - entries] > n)
+			n = hits[e - entries];
 		free(hits);
 	}
 	snprintf(path, sizeof(path), TRACING "/events/kprobes/%s/enable", e->event);
-	if (write_file(path, "0") == 0)
-		e->muted = 1;
+	if (write_file(path, "0") == 0) {
+		__atomic_store_n(&e->hits, n, __ATOMIC_RELAXED);
+		__atomic_store_n(&e->muted, 1, __ATOMIC_RELEASE);
+	}
+}
+
+/* The CPU a trace_pipe record was written on: "<task>-<pid> [003] ...". */
+static int line_cpu(const char *line)
+{
+	const char *b = strchr(line, '[');
+	int cpu = b ? atoi(b + 1) : 0;
+
+	return cpu >= 0 && cpu < MAX_CPUS ? cpu : 0;
 }
 
 /*
- * One line of trace_pipe. An event line ("... 1.234: EVENT: (ip) caller=X")
- * starts a record; "<stack trace>" and " => frame" lines that follow
- * belong to it.
+ * One line of trace_pipe. An event line ("... [cpu] ... ts: EVENT: (ip)
+ * caller=X state=N") is a record; its stack is a separate record written
+ * right after it on the same CPU ("... [cpu] ... ts: <stack trace>", then
+ * " => frame" lines), and trace_pipe merges the CPUs' buffers by time, so
+ * another CPU's record can come between the two: the stack goes to the
+ * entry last seen on its own CPU.
  */
 static void trace_line(const char *line, struct entry **cur)
 {
+	static struct entry *pending[MAX_CPUS];
 	const char *p, *c;
 	struct entry *e;
+	int cpu;
 
 	if (!strncmp(line, " => ", 4)) {
-		struct entry *e = *cur;
-
 		char frame[256];
 
+		e = *cur;
 		if (!e || e->nframes >= FRAMES)
 			return;
-		/* The probed function itself is the stack's first frame. */
+		/*
+		 * The stack starts at the probed function itself: by its name,
+		 * or, where kallsyms names an alias, near its start.
+		 */
 		frame_name(line + 4, frame, sizeof(frame));
-		if (!e->nframes && !strcmp(frame, e->symbol))
+		if (!e->nframes && !e->skipped_self &&
+		    (!strcmp(frame, e->symbol) || strstr(line, "+0x0/") || strstr(line, "+0x4/"))) {
+			e->skipped_self = 1;
 			return;
+		}
 		snprintf(e->frames[e->nframes++], sizeof(e->frames[0]), "%s", frame);
 		return;
 	}
-	if (strstr(line, ": <stack trace>"))
-		return;		/* the current record's stack follows */
+	cpu = line_cpu(line);
+	if (strstr(line, ": <stack trace>")) {
+		*cur = pending[cpu];
+		pending[cpu] = NULL;
+		return;
+	}
 	*cur = NULL;
 	p = strstr(line, ": (");
 	if (!p)
@@ -156,6 +186,7 @@ static void trace_line(const char *line, struct entry **cur)
 	while (c > line && c[-1] != ' ')
 		c--;
 	e = find_event(c, p - c);
+	pending[cpu] = NULL;
 	if (!e || e->seen)
 		return;
 	e->seen = 1;
@@ -164,7 +195,7 @@ static void trace_line(const char *line, struct entry **cur)
 	c = strstr(p, "caller=");
 	if (c)
 		frame_name(c + 7, e->caller, sizeof(e->caller));
-	*cur = e;
+	pending[cpu] = e;
 	mute(e);
 }
 
@@ -323,6 +354,10 @@ void entries_arm(const char *plan)
  */
 void expect_chain(const char *plan, const char *event, const char *const *chain)
 {
+	if (!chain || !chain[0]) {
+		result(0, "entries_expectations", "an empty chain for %s proves nothing", event);
+		return;
+	}
 	if (n_expects < EXPECTS)
 		expects[n_expects++] = (struct expect){ plan, event, chain };
 	else
@@ -351,20 +386,23 @@ static void check_expects(void)
 		const struct expect *x = &expects[i];
 		const char *missing = x->chain[0];
 		size_t len = strlen(x->event);
+		/* "phy_probe_*": every event of that name with a suffix */
+		int prefix = len > 2 && !strcmp(x->event + len - 2, "_*");
 		char name[128];
 		int ok = 0, seen = 0;
 
 		for (k = 0; k < n_entries && !ok; k++) {
 			const struct entry *e = &entries[k];
 
-			if (strncmp(e->event, x->event, len) || (e->event[len] && e->event[len] != '_'))
+			if (prefix ? strncmp(e->event, x->event, len - 1) : strcmp(e->event, x->event))
 				continue;
 			if (!e->seen)
 				continue;
 			seen++;
 			ok = chain_matches(e, x->chain, &missing);
 		}
-		snprintf(name, sizeof(name), "%s_chain_%s", x->plan, x->event);
+		snprintf(name, sizeof(name), "%s_chain_%.*s", x->plan,
+			 (int)(prefix ? len - 2 : len), x->event);
 		if (!seen)
 			result(0, name, "%s was never entered, so it has no chain", x->event);
 		else
@@ -407,8 +445,8 @@ long entry_hits(const char *event)
 	if (!armed)
 		return -1;
 	e = find_event(event, strlen(event));
-	if (e && e->muted)
-		return e->hits;
+	if (e && __atomic_load_n(&e->muted, __ATOMIC_ACQUIRE))
+		return __atomic_load_n(&e->hits, __ATOMIC_RELAXED);
 	hits = e ? calloc(n_entries, sizeof(*hits)) : NULL;
 	if (hits) {
 		hits[e - entries] = -1;
@@ -433,8 +471,8 @@ void entries_report(const char *plan, const char *const *ran, size_t n_ran)
 		for (i = 0; i < n_expects; i++) {
 			char name[128];
 
-			snprintf(name, sizeof(name), "%s_chain_%s", expects[i].plan,
-				 expects[i].event);
+			snprintf(name, sizeof(name), "%s_chain_%.*s", expects[i].plan,
+				 (int)strcspn(expects[i].event, "*"), expects[i].event);
 			skip(name, "%s", "this boot observes no entries (no /ferro/entries)");
 		}
 		return;
@@ -473,8 +511,8 @@ void entries_report(const char *plan, const char *const *ran, size_t n_ran)
 		       e->state >= 0 && e->state < (int)ARRAY_SIZE(system_states) ?
 		       system_states[e->state] : "-", *chain ? chain : "-");
 		snprintf(name, sizeof(name), "%s_entry_%s", plan, e->event);
-		if (*e->reason && hits[i] <= 0)
-			skip(name, "%s", e->reason);
+		if (*e->reason)
+			skip(name, "%s (not probed)", e->reason);
 		else
 			result(hits[i] > 0 && e->seen, name,
 			       "%s:%s never entered (hits %ld%s)", e->module, e->symbol, hits[i],

@@ -635,7 +635,7 @@ int frame_matches(const char *frame, const char *want)
 	for (;;) {
 		n = strcspn(p, "|");
 		snprintf(alt, sizeof(alt), "%.*s", (int)n, p);
-		if (strstr(frame, alt))
+		if (n && strstr(frame, alt))	/* an empty alternative matches nothing */
 			return 1;
 		if (!p[n])
 			return 0;

@@ -290,9 +290,9 @@ static void check_device(const char *plan, int builtin)
 	result(ext >= 0 && (ext & EXT_CR_DELAYS) == EXT_CR_DELAYS, name,
 	       "phy-mode rgmii-id, extended control register 0x%x (errno %d)", ext, errno);
 
-	expect_chain(plan, "phy_probe", probe);
+	expect_chain(plan, "phy_probe_*", probe);
 	expect_chain(plan, "phy_get_features", features);
-	expect_chain(plan, "phy_config_aneg", aneg);
+	expect_chain(plan, "phy_config_aneg_*", aneg);
 	expect_chain(plan, "phy_read_status", status);
 	(void)builtin;
 

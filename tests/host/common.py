@@ -1,24 +1,52 @@
 # SPDX-License-Identifier: GPL-2.0
-"""Shared helpers for the host tests."""
+"""Shared helpers for the host tests.
+
+make check gives the tests its builds through the environment
+(FERRO_BUILD_M, FERRO_BUILD_Y, FERRO_KDIR). Run on their own (make
+test-host, python3 -m unittest), they use the pinned kernel source and the
+QEMU virt builds in the cache if those exist, and otherwise skip, saying
+what is missing and which make target makes it.
+"""
 
 import os
+import subprocess
 import sys
 import unittest
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(TOP, 'scripts'))
 
+# The board whose builds a standalone run looks for: every make check has them.
+BOARD = 'qemu-virt'
 
-def build_dir(mode: str) -> str:
-	"""The build directory scripts/run-checks made for a mode, or skip."""
-	path = os.environ.get(f'FERRO_BUILD_{mode.upper()}')
-	if not path:
-		raise unittest.SkipTest(f'FERRO_BUILD_{mode.upper()} not set (run make check)')
-	return path
+
+def _pinned_source() -> str:
+	"""The pinned kernel source in the cache, or '' if it is not unpacked."""
+	p = subprocess.run([os.path.join(TOP, 'scripts', 'fetch-kernel'), '--print-dir'],
+			   capture_output=True, text=True)
+	path = p.stdout.strip()
+	return path if p.returncode == 0 and os.path.isfile(os.path.join(path, 'Makefile')) else ''
 
 
 def kernel_source() -> str:
-	path = os.environ.get('FERRO_KDIR')
+	"""FERRO_KDIR, or the pinned source in the cache, or skip."""
+	path = os.environ.get('FERRO_KDIR') or _pinned_source()
 	if not path:
-		raise unittest.SkipTest('FERRO_KDIR not set (run make check)')
+		raise unittest.SkipTest('no kernel source: FERRO_KDIR is not set and the pinned '
+					'source is not unpacked (make kernel-src)')
+	return path
+
+
+def build_dir(mode: str) -> str:
+	"""FERRO_BUILD_<MODE>, or the cached QEMU virt build of that mode for
+	the kernel source, or skip."""
+	path = os.environ.get(f'FERRO_BUILD_{mode.upper()}')
+	if path:
+		return path
+	from ferro import board, kbuild
+	path = kbuild.build_dir(board.load(BOARD), mode, kernel_source())
+	if not os.path.isfile(os.path.join(path, 'vmlinux')):
+		raise unittest.SkipTest(f'no FERRO_MODE={mode} kernel built in {path} '
+					'(make kernels builds it; make check sets '
+					f'FERRO_BUILD_{mode.upper()})')
 	return path

@@ -437,13 +437,16 @@ def entry_problems(data: Dict) -> List[str]:
 		if not rows:
 			out.append(f'{name}: no entries')
 			continue
+		for mode in ('module', 'built-in'):
+			if not any(r.get(mode) for r in rows):
+				out.append(f'{name}: no entries {mode}')
 		for r in rows:
 			for mode in ('module', 'built-in'):
 				c = r.get(mode)
 				if c is None or observe.reason(data['board'], observe.Probe(
 						f'ferro_{name}', c['event'], '', 0, r['slot'], r['function'])):
 					continue
-				if not c['hits'] or not c['called_by']:
+				if not c['hits'] or max(c['hits']) <= 0:
 					out.append(f'{name} {mode} {r["slot"]} {r["function"]}: not observed')
 	return out
 
@@ -454,17 +457,19 @@ class EntryProblems(unittest.TestCase):
 
 	def test_unobserved_entries(self):
 		def row(event, hits, called_by):
-			return {'slot': 'struct x.y', 'function': 'f',
-				'module': {'event': event, 'hits': hits, 'at_least': False,
-					   'called_by': called_by}}
+			cell = {'event': event, 'hits': hits, 'at_least': False, 'called_by': called_by}
+			return {'slot': 'struct x.y', 'function': 'f', 'module': cell, 'built-in': cell}
 		data = {'board': 'qemu-virt', 'entries': {n: [row(f'{n}_y', [1], 'a')]
 							  for n in compare.drivers()}}
 		self.assertEqual(entry_problems(data), [])
 		data['entries']['null'].append(row('null_queue_rq', [0], None))
 		data['entries']['phy'].append(row('phy_read_status', [0], None))
 		data['entries']['cpufreq'] = []
+		del data['entries']['lifecycle'][0]['built-in']
 		self.assertEqual(entry_problems(data), [
-			'cpufreq: no entries', 'null module struct x.y f: not observed'])
+			'cpufreq: no entries', 'lifecycle: no entries built-in',
+			'null module struct x.y f: not observed',
+			'null built-in struct x.y f: not observed'])
 
 
 class EndToEnd(unittest.TestCase):
