@@ -230,7 +230,10 @@ def boot(board: Board, build: str, name: str, plan: str, cmdline: str = '',
 	adds files to the initramfs. With `observe` (and a kernel with kprobe
 	events), a module or built-in boot probes every entry of the drivers
 	(ferro/observe.py); where the boot `broken` a driver on purpose (a bad
-	device tree or parameter, named by it), only its init must be entered."""
+	device tree or parameter, named by it), only its init must be entered.
+	A built-in boot probes the entries said to be unreachable too, and
+	entering one fails: its probes are registered once, at boot, so this
+	costs nothing there (a module's are registered again at every load)."""
 	_require_qemu(board)
 	image = os.path.join(build, board.kernel_image)
 	found: List[observe_mod.Probe] = []
@@ -241,11 +244,11 @@ def boot(board: Board, build: str, name: str, plan: str, cmdline: str = '',
 		args = observe_mod.entry_args(build)
 		listing = os.path.join(run_dir(board), f'{name}.entries')
 		with open(listing, 'w') as f:
-			f.write(observe_mod.entries_text(found, args))
+			f.write(observe_mod.entries_text(found, args, plan == 'builtin'))
 		extra = list(extra) + [(listing, '/ferro/entries')]
 	initrd = initramfs(board, build, name, modules, extra)
 	if found and plan == 'builtin':
-		observe_mod.append_bootconfig(initrd, observe_mod.bootconfig(found, args))
+		observe_mod.append_bootconfig(initrd, observe_mod.bootconfig(found, args, True))
 		cmdline = f'{cmdline} bootconfig'.strip()
 	if found:
 		cmdline = f'{cmdline} {observe_mod.CMDLINE}'.strip()

@@ -168,17 +168,20 @@ def reason(board: str, p: Probe, broken: str = '', driver: str = '') -> str:
 	return ''
 
 
-def entries_text(found: List[Probe], args: str) -> str:
+def entries_text(found: List[Probe], args: str, check_reasons: bool = False) -> str:
 	"""/ferro/entries: the probes' fetch arguments, then module, event,
-	symbol, reason per line; tab-separated."""
-	return f'args\t{args}\n' + ''.join(f'{p.module}\t{p.event}\t{p.symbol}\t{p.reason}\n'
-					   for p in found)
+	symbol, reason per line; tab-separated. With `check_reasons`, a reason
+	is marked "?": the guest probes the entry anyway and fails if it runs."""
+	mark = '?' if check_reasons else ''
+	return f'args\t{args}\n' + ''.join(
+		f'{p.module}\t{p.event}\t{p.symbol}\t{mark + p.reason if p.reason else ""}\n'
+		for p in found)
 
 
-def bootconfig(found: List[Probe], args: str) -> bytes:
+def bootconfig(found: List[Probe], args: str, check_reasons: bool = False) -> bytes:
 	"""A bootconfig (Documentation/admin-guide/bootconfig.rst) that defines
-	and enables a kprobe event on every built-in entry the board can reach,
-	by address (a v0
+	and enables a kprobe event on every built-in entry the board can reach
+	(with `check_reasons`, on those it cannot reach too), by address (a v0
 	name can pass the 256 bytes trace_boot allows a probe), with stack
 	traces on; to be appended to the initramfs, with "bootconfig" on the
 	command line."""
@@ -187,7 +190,7 @@ def bootconfig(found: List[Probe], args: str) -> bytes:
 	# the guest reads them.
 	lines = ['ftrace.options = stacktrace', 'ftrace.buffer_size = 1MB']
 	for p in found:
-		if p.reason:
+		if p.reason and not check_reasons:
 			continue	# not reachable on this board: no probe
 		lines.append(f'ftrace.event.kprobes.{p.event}.probes = '
 			     f'"{p.address:#x} {args}"')

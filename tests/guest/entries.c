@@ -11,7 +11,9 @@
  * the initramfs. The first hit is recorded with its caller (the link
  * register at entry), the kernel's system_state and its stack; then the
  * probe is disabled (see mute()). An entry the host says this board cannot
- * reach gets no probe: it is reported as a skip with the reason.
+ * reach gets no probe: it is reported as a skip with the reason; with a
+ * reason marked "?" it is probed all the same, and fails if entered (a
+ * reason that is wrong shows up).
  *
  * A reader thread follows trace_pipe while the plans run, so the frames
  * of a module are named while it is still loaded. At the end each entry
@@ -48,6 +50,7 @@ struct entry {
 	char event[64];
 	char symbol[400];
 	char reason[200];
+	int check_reason;	/* "?reason": probe it anyway, it must not run */
 	char caller[512];
 	int state;		/* system_state at the first call, -1 unknown */
 	char frames[FRAMES][256];
@@ -276,7 +279,8 @@ static int load_entries(void)
 		snprintf(e->module, sizeof(e->module), "%s", f[0]);
 		snprintf(e->event, sizeof(e->event), "%s", f[1]);
 		snprintf(e->symbol, sizeof(e->symbol), "%s", f[2]);
-		snprintf(e->reason, sizeof(e->reason), "%s", f[3] ? f[3] : "");
+		e->check_reason = f[3] && f[3][0] == '?';
+		snprintf(e->reason, sizeof(e->reason), "%s", f[3] ? f[3] + e->check_reason : "");
 	}
 	free(text);
 	return 0;
@@ -306,7 +310,7 @@ void entries_arm(const char *plan)
 	for (i = 0; i < n_entries && !strcmp(plan, "module"); i++) {
 		char def[800];
 
-		if (*entries[i].reason)
+		if (*entries[i].reason && !entries[i].check_reason)
 			continue;	/* not reachable here: no probe */
 		snprintf(def, sizeof(def), "p:kprobes/%s %s:%s %s\n",
 			 entries[i].event, entries[i].module, entries[i].symbol, entry_args);
@@ -326,7 +330,7 @@ void entries_arm(const char *plan)
 	for (i = 0; i < n_entries; i++) {
 		char path[160];
 
-		if (*entries[i].reason)
+		if (*entries[i].reason && !entries[i].check_reason)
 			continue;
 		snprintf(path, sizeof(path), TRACING "/events/kprobes/%s/enable", entries[i].event);
 		if (write_file(path, "1") && !failed++)
@@ -511,8 +515,12 @@ void entries_report(const char *plan, const char *const *ran, size_t n_ran)
 		       e->state >= 0 && e->state < (int)ARRAY_SIZE(system_states) ?
 		       system_states[e->state] : "-", *chain ? chain : "-");
 		snprintf(name, sizeof(name), "%s_entry_%s", plan, e->event);
-		if (*e->reason)
-			skip(name, "%s (not probed)", e->reason);
+		if (*e->reason && e->check_reason && hits[i] > 0)
+			result(0, name, "listed as not reachable here (%s), but entered %ld times",
+			       e->reason, hits[i]);
+		else if (*e->reason)
+			skip(name, "%s (%s)", e->reason,
+			     e->check_reason ? "probed: not entered" : "not probed");
 		else
 			result(hits[i] > 0 && e->seen, name,
 			       "%s:%s never entered (hits %ld%s)", e->module, e->symbol, hits[i],
