@@ -155,13 +155,24 @@ UNREACHABLE: List[tuple] = [
 ]
 
 
+# How reason() starts the excuse of a boot that breaks a driver on purpose:
+# its entries may run or not (KUnit still runs, a failed probe unbinds), so
+# it is no claim that they cannot.
+BROKEN = 'this boot breaks the driver on purpose ('
+
+
+def checkable(reason_text: str) -> bool:
+	"""Whether a reason says the entry cannot run (so running fails)."""
+	return bool(reason_text) and not reason_text.startswith(BROKEN)
+
+
 def reason(board: str, p: Probe, broken: str = '', driver: str = '') -> str:
 	"""Why `board`'s boots cannot reach entry `p`, or ''. A boot that
 	breaks `driver` on purpose (`broken` says how) need only enter its
 	init and its probe."""
 	if broken and p.module == f'ferro_{driver}' and \
 	   not re.search(r'_(module_init|initcall|probe)$', p.event):
-		return f'this boot breaks the driver on purpose ({broken}): only its init must run'
+		return f'{BROKEN}{broken}): only its init and probe must run'
 	for b, module, pattern, why in UNREACHABLE:
 		if re.fullmatch(b, board) and module == p.module and re.fullmatch(pattern, p.event):
 			return why
@@ -172,10 +183,10 @@ def entries_text(found: List[Probe], args: str, check_reasons: bool = False) -> 
 	"""/ferro/entries: the probes' fetch arguments, then module, event,
 	symbol, reason per line; tab-separated. With `check_reasons`, a reason
 	is marked "?": the guest probes the entry anyway and fails if it runs."""
-	mark = '?' if check_reasons else ''
+	def column(p: Probe) -> str:
+		return ('?' if check_reasons and checkable(p.reason) else '') + p.reason
 	return f'args\t{args}\n' + ''.join(
-		f'{p.module}\t{p.event}\t{p.symbol}\t{mark + p.reason if p.reason else ""}\n'
-		for p in found)
+		f'{p.module}\t{p.event}\t{p.symbol}\t{column(p)}\n' for p in found)
 
 
 def bootconfig(found: List[Probe], args: str, check_reasons: bool = False) -> bytes:
@@ -190,8 +201,8 @@ def bootconfig(found: List[Probe], args: str, check_reasons: bool = False) -> by
 	# the guest reads them.
 	lines = ['ftrace.options = stacktrace', 'ftrace.buffer_size = 1MB']
 	for p in found:
-		if p.reason and not check_reasons:
-			continue	# not reachable on this board: no probe
+		if p.reason and not (check_reasons and checkable(p.reason)):
+			continue	# not reachable on this board, or excused: no probe
 		lines.append(f'ftrace.event.kprobes.{p.event}.probes = '
 			     f'"{p.address:#x} {args}"')
 		lines.append(f'ftrace.event.kprobes.{p.event}.enable')
