@@ -21,11 +21,6 @@ KEY_ENTRIES = {
 }
 
 
-def init_event(name: str, mode: str) -> str:
-	"""The kprobe event of a driver's own init in a mode ('m' or 'y')."""
-	return f'{name}_module_init' if mode == 'm' else f'{name}_initcall'
-
-
 def rst_tables(board: str, other_board: Dict[str, str], probes: Dict[str, List],
 	       logs: Dict[Tuple[str, str], compare.BootLog]) -> str:
 	"""One list-table per driver: every entry C can call in either mode
@@ -91,7 +86,7 @@ def screen(board: str, logs: Dict[str, compare.BootLog], probes: Dict[str, List]
 		for tag, event in KEY_ENTRIES.get(name, {}).items():
 			got = {}
 			for mode in ('m', 'y'):
-				e = _line(logs[mode], mod, event or init_event(name, mode))
+				e = _line(logs[mode], mod, event or observe.init_event(name, mode))
 				if e:
 					state = e.get('system_state') or '?'
 					got[mode] = f'{compare.callers(e)}  [{state}]'

@@ -280,8 +280,7 @@ def driver_cell(name: str, mode: str, logs: List[BootLog], elf_facts: Dict) -> D
 	if not rec:
 		# A driver without an init record of its own: its init entry as
 		# the kernel's tracing saw it enter (tests/guest/entries.c).
-		init = last.entry_record(mod, f'{name}_module_init' if mode == 'module'
-					 else f'{name}_initcall', fn)
+		init = last.entry_record(mod, observe.init_event(name, mode), fn)
 		rec = dict(init, entry=fn) if init else {}
 	# Each boot's calls of its init that returned 0, parsed once.
 	ok_calls = [[c for c in log.init_calls(mod, mode) if c['ret'] == 0] for log in logs]

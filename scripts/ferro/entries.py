@@ -133,12 +133,17 @@ class Layout:
 		return (f'struct {st}', last) if st else ('', '')
 
 
+# Names already demangled: callers ask for one holder or frame at a time,
+# and each miss costs a c++filt process.
+_DEMANGLED: Dict[str, str] = {}
+
+
 def demangle(names: List[str]) -> Dict[str, str]:
 	"""Rust v0 and legacy names demangled by binutils (c++filt), with the
 	crate disambiguators ("kernel[45a2...]") dropped; C names unchanged."""
 	tool = shutil.which('aarch64-linux-gnu-c++filt') or shutil.which('c++filt')
-	rust = [n for n in names if n.startswith(('_R', '_ZN'))]
-	out = {n: n for n in names}
+	out = {n: _DEMANGLED.get(n, n) for n in names}
+	rust = sorted({n for n in names if n.startswith(('_R', '_ZN')) and n not in _DEMANGLED})
 	if not rust:
 		return out
 	if tool is None:
@@ -146,7 +151,7 @@ def demangle(names: List[str]) -> Dict[str, str]:
 	proc = subprocess.run([tool, '-s', 'rust'], input='\n'.join(rust) + '\n',
 			      capture_output=True, text=True, check=True)
 	for raw, text in zip(rust, proc.stdout.splitlines()):
-		out[raw] = re.sub(r'\[[0-9a-f]+\]', '', text)
+		out[raw] = _DEMANGLED[raw] = re.sub(r'\[[0-9a-f]+\]', '', text)
 	return out
 
 

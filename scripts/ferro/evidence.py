@@ -144,7 +144,7 @@ def generate(board: Board, kdir: str, layout_path: str,
 			for call, event in atlas.KEY_ENTRIES.get(name, {}).items():
 				if name == 'lifecycle':
 					continue	# its own record gives its chains
-				event = event or atlas.init_event(name, mode)
+				event = event or observe.init_event(name, mode)
 				frames = _entry_frames(log, mod, event, names)
 				if frames:
 					out[f'{name}-{tag}-{call}-stack.txt'] = header + '\n'.join(frames) + '\n'

@@ -75,6 +75,12 @@ def _tail(e: entries.Entry) -> str:
 	return e.field
 
 
+def init_event(name: str, mode: str) -> str:
+	"""The event of driver `name`'s own init (see _tail): init_module
+	when loaded (mode 'm' or 'module'), the initcall built in."""
+	return f'{name}_module_init' if mode in ('m', 'module') else f'{name}_initcall'
+
+
 def _distinguish(e: entries.Entry) -> str:
 	"""A suffix that tells apart entries in the same field: a const
 	generic and its type (a configfs attribute's index), or the innermost
