@@ -187,7 +187,7 @@ integrate:
 unintegrate:
 	@scripts/integrate-kernel-tree --remove $(KSRC)
 
-RUST_SOURCES = $(shell find drivers -name '*.rs' | sort)
+RUST_SOURCES = $(shell find drivers kext -name '*.rs' | sort)
 
 rustfmt:
 	@rustfmt --config-path $(KSRC)/.rustfmt.toml $(RUST_SOURCES)

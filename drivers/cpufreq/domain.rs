@@ -8,8 +8,8 @@
 //! cpufreq driver registered with no policy. The cpufreq `init` callback then
 //! only attaches a policy to the domain of its CPU.
 
+use crate::opp_table::table_of_cpumask;
 use kernel::{
-    bindings,
     clk::{Clk, Hertz},
     cpu::{self, CpuId},
     cpufreq,
@@ -137,26 +137,6 @@ fn fail(dev: &Device, cpu: u32, what: &str, cause: Error, missing: bool) -> Erro
         );
     }
     err
-}
-
-/// `opp::Table::from_of_cpumask`, without its leak.
-///
-/// The 7.3 kernel crate adds the OPP tables of every CPU in `mask` from the
-/// device tree, then clones `mask` (an allocation with
-/// `CONFIG_CPUMASK_OFFSTACK`) to remember what to remove on drop; if that
-/// allocation fails, it returns the error with the tables still added, and
-/// every later probe finds OPPs where there must be none (`-EBUSY` from
-/// `dev_pm_opp_set_config`). Allocation failure injection found it. On any
-/// error the tables are removed here. The upstream fix is to clone the mask
-/// before adding the tables.
-fn table_of_cpumask(cpu_dev: &Device, mask: &mut CpumaskVar) -> Result<opp::Table> {
-    opp::Table::from_of_cpumask(cpu_dev, mask).inspect_err(|_| {
-        // SAFETY: `mask` is a valid cpumask. Removing the device-tree OPP
-        // tables of its CPUs drops only the static OPPs and the reference
-        // that adding them took, so where `dev_pm_opp_of_cpumask_add_table`
-        // failed (and undid itself) it removes nothing.
-        unsafe { bindings::dev_pm_opp_of_cpumask_remove_table(mask.as_raw()) }
-    })
 }
 
 /// Builds the domain that `cpu` belongs to.

@@ -18,6 +18,8 @@
 //! (the core calls `exit` for every policy), then the domains.
 
 mod domain;
+#[path = "../../kext/opp_table.rs"]
+mod opp_table;
 
 use domain::{Domain, OppSource};
 use kernel::{

@@ -24,7 +24,10 @@ use kernel::{
 };
 
 mod record;
-mod stack;
+#[path = "../../kext/stacktrace.rs"]
+mod stacktrace;
+#[path = "../../kext/system_state.rs"]
+mod system_state;
 
 use record::{Event, Text, EXIT_ENTRY, INIT_ENTRY};
 
@@ -69,7 +72,7 @@ impl Params {
             pr_err!(
                 "stack_depth={} is out of range (1..{})\n",
                 value,
-                stack::MAX_FRAMES
+                stacktrace::MAX_FRAMES
             );
         })?;
         Ok(Self {
@@ -79,9 +82,9 @@ impl Params {
     }
 }
 
-/// Accepts a `stack_depth` from 1 to [`stack::MAX_FRAMES`], else `EINVAL`.
+/// Accepts a `stack_depth` from 1 to [`stacktrace::MAX_FRAMES`], else `EINVAL`.
 fn check_stack_depth(value: u32) -> Result<u32> {
-    if (1..=stack::MAX_FRAMES as u32).contains(&value) {
+    if (1..=stacktrace::MAX_FRAMES as u32).contains(&value) {
         Ok(value)
     } else {
         Err(EINVAL)
@@ -124,8 +127,7 @@ impl kernel::InPlaceModule for Lifecycle {
 /// Logs the init event and stores it, as text, for `/dev/ferro_lifecycle`.
 fn publish(event: &Event) -> Result {
     if event.dump_stack {
-        // SAFETY: `dump_stack` has no preconditions.
-        unsafe { kernel::bindings::dump_stack() };
+        stacktrace::dump_stack();
     }
     event.log();
     let mut text = Text(KVec::new());
@@ -141,8 +143,7 @@ impl PinnedDrop for Lifecycle {
         if let Ok(p) = Params::get() {
             let event = Event::capture("exit", EXIT_ENTRY, p.stack_depth, p.dump_stack);
             if p.dump_stack {
-                // SAFETY: `dump_stack` has no preconditions.
-                unsafe { kernel::bindings::dump_stack() };
+                stacktrace::dump_stack();
             }
             event.log();
         }
@@ -170,14 +171,17 @@ impl MiscDevice for RecordFile {
 #[kunit_tests(ferro_lifecycle)]
 mod tests {
     use super::*;
-    use crate::stack::{Stack, SystemState};
+    use crate::{stacktrace::Stack, system_state::SystemState};
 
     #[test]
     fn stack_depth_bounds() {
         assert_eq!(check_stack_depth(0), Err(EINVAL));
         assert_eq!(check_stack_depth(1), Ok(1));
-        assert_eq!(check_stack_depth(stack::MAX_FRAMES as u32), Ok(32));
-        assert_eq!(check_stack_depth(stack::MAX_FRAMES as u32 + 1), Err(EINVAL));
+        assert_eq!(check_stack_depth(stacktrace::MAX_FRAMES as u32), Ok(32));
+        assert_eq!(
+            check_stack_depth(stacktrace::MAX_FRAMES as u32 + 1),
+            Err(EINVAL)
+        );
         assert_eq!(check_stack_depth(u32::MAX), Err(EINVAL));
     }
 

@@ -2,7 +2,10 @@
 
 //! The lifecycle record: what the kernel's entry into this module looked like.
 
-use crate::stack::{Stack, Symbol, SystemState};
+use crate::{
+    stacktrace::{Stack, Symbol},
+    system_state::SystemState,
+};
 use kernel::{fmt, prelude::*};
 
 /// How this object was built, decided by Kbuild through `cfg(MODULE)`.
@@ -34,7 +37,7 @@ pub(crate) struct Event {
     pub(crate) entry: &'static str,
     /// `system_state` when the event ran.
     pub(crate) state: SystemState,
-    /// [`crate::stack::clock_ns`] when the event ran.
+    /// [`crate::system_state::clock_ns`] when the event ran.
     pub(crate) time_ns: u64,
     /// The parameters in force: `stack_depth`.
     pub(crate) stack_depth: u32,
@@ -60,7 +63,7 @@ impl Event {
             name,
             entry,
             state: SystemState::now(),
-            time_ns: crate::stack::clock_ns(),
+            time_ns: crate::system_state::clock_ns(),
             stack_depth,
             dump_stack,
             stack: Stack::capture(stack_depth as usize),

@@ -17,15 +17,20 @@
 //! configfs `mkdir` calls the crate's `make_group` trampoline and
 //! `Root::make_group`; writes to the attributes call their `store`.
 
+#[path = "../../kext/block_disk.rs"]
+mod block_disk;
+#[path = "../../kext/block_request.rs"]
+mod block_request;
 mod config;
-mod disk;
-mod rq;
+#[path = "../../kext/hrtimer.rs"]
+mod hrtimer;
 mod store;
 mod timer;
 
+use block_disk::{BlockOps, Disk, Limits};
+use block_request::{Op, RequestExt};
 use config::{Completion, Config, Invalid, NAMES};
 use core::sync::atomic::{AtomicU64, Ordering};
-use disk::{BlockOps, Disk, Limits};
 use kernel::{
     block::mq::{Operations, Request, TagSet},
     configfs::{self, AttributeOperations},
@@ -36,7 +41,6 @@ use kernel::{
     prelude::*,
     sync::{aref::ARef, Arc, Mutex},
 };
-use rq::{Op, RequestExt};
 use store::Store;
 use timer::TimerQueue;
 
@@ -183,7 +187,7 @@ impl Operations for NullOps {
             Completion::Softirq => Request::complete(rq),
             // Full cannot happen (the tag set bounds the requests in
             // flight); EBUSY would have the block layer retry.
-            Completion::Timer => queue.timer.push(rq).map_err(|_| EBUSY)?,
+            Completion::Timer => timer::push(&queue.timer, rq).map_err(|_| EBUSY)?,
         }
         Ok(())
     }
@@ -232,7 +236,7 @@ impl Device {
             try_pin_init!(Queue {
                 config: *config,
                 store <- Store::new(),
-                timer <- TimerQueue::new(timer_slots, config.completion_nsec)?,
+                timer <- timer::new(timer_slots, config.completion_nsec)?,
                 data_requests: AtomicU64::new(0),
             }),
             GFP_KERNEL,

@@ -16,7 +16,7 @@
 //! a third of the throughput at that depth; disabling interrupts for the
 //! XArray's own lock costs nothing.
 
-use crate::rq::Segment;
+use crate::block_request::Segment;
 use core::mem::MaybeUninit;
 use kernel::{
     alloc::flags::{__GFP_NOWARN, __GFP_ZERO, GFP_NOWAIT},

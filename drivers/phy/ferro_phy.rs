@@ -12,56 +12,17 @@
 //! phylib calls `soft_reset` (from `phy_init_hw`), and its state machine
 //! `config_aneg` (from `_phy_start_aneg`) and, every poll, `read_status`.
 
+#[path = "../../kext/phy_device.rs"]
+mod phy_device;
 mod regs;
 
 use core::marker::PhantomData;
 use kernel::{
-    bindings,
-    error::to_result,
     net::phy::{self, reg::C22, DeviceId, Driver},
     prelude::*,
 };
+use phy_device::DeviceExt;
 use regs::RgmiiDelays;
-
-module! {
-    type: FerroPhyModule,
-    name: "ferro_phy",
-    authors: ["The Ferro developers"],
-    description: "Broadcom BCM54213PE and Marvell 88E1111 PHY drivers",
-    license: "GPL",
-}
-
-/// The interface mode (`phy_interface_t`) the MAC attached the PHY with,
-/// from the device tree's `phy-mode`.
-///
-/// The 7.3 kernel crate's `phy::Device` does not expose it; this is a
-/// candidate for an upstream `phy::Device::interface()`.
-fn interface(dev: &mut phy::Device) -> u32 {
-    let raw = core::ptr::from_mut(dev).cast::<bindings::phy_device>();
-    // SAFETY: `phy::Device` is `#[repr(transparent)]` over
-    // `Opaque<bindings::phy_device>`, so `raw` points to the `phy_device`
-    // phylib handed to the callback that gave us `dev`, valid for its
-    // duration. phylib sets `interface` when the MAC attaches the PHY,
-    // before it calls `config_aneg`, and holds `phydev->lock` while it
-    // calls us, so the read does not race with a writer.
-    unsafe { (*raw).interface }
-}
-
-/// Writes the advertisement registers and restarts auto-negotiation if they
-/// changed: the C `genphy_config_aneg()` (an inline wrapper of
-/// `__genphy_config_aneg()`), which a `config_aneg` callback calls to do the
-/// standard part of its work.
-///
-/// The 7.3 kernel crate has no wrapper for it (`Device::start_aneg` is
-/// `_phy_start_aneg`, which calls the driver's `config_aneg` and would
-/// recurse); a candidate for an upstream `phy::Device::genphy_config_aneg()`.
-fn genphy_config_aneg(dev: &mut phy::Device) -> Result {
-    let raw = core::ptr::from_mut(dev).cast::<bindings::phy_device>();
-    // SAFETY: As in `interface`, `raw` is the `phy_device` phylib handed to
-    // the callback, valid and locked by phylib for its duration, which is
-    // the context `__genphy_config_aneg` expects.
-    to_result(unsafe { bindings::__genphy_config_aneg(raw, false) })
-}
 
 /// Broadcom auxiliary control register (see `regs::bcm`).
 const BCM_AUX_CTL: C22 = C22::vendor_specific::<0x18>();
@@ -93,7 +54,7 @@ impl Model for Bcm54213pe {
     /// The RX skew in the auxiliary control misc shadow, the GTXCLK delay
     /// in shadow 0x1c/3.
     fn set_delays(dev: &mut phy::Device) -> Result {
-        let Some(d) = RgmiiDelays::for_interface(interface(dev)) else {
+        let Some(d) = RgmiiDelays::for_interface(dev.interface()) else {
             return Ok(());
         };
         dev.write(BCM_AUX_CTL, regs::bcm::auxctl_misc_read_select())?;
@@ -120,7 +81,7 @@ impl Model for M88e1111 {
 
     /// The RGMII timing bits of the extended specific control register.
     fn set_delays(dev: &mut phy::Device) -> Result {
-        let Some(d) = RgmiiDelays::for_interface(interface(dev)) else {
+        let Some(d) = RgmiiDelays::for_interface(dev.interface()) else {
             return Ok(());
         };
         let old = dev.read(M88E1111_EXT_CR)?;
@@ -167,7 +128,7 @@ impl<M: Model> Driver for FerroPhy<M> {
 
     fn config_aneg(dev: &mut phy::Device) -> Result {
         M::set_delays(dev)?;
-        genphy_config_aneg(dev)
+        dev.genphy_config_aneg()
     }
 
     fn read_status(dev: &mut phy::Device) -> Result<u16> {
@@ -220,16 +181,6 @@ fn read_id(dev: &mut phy::Device) -> Result<u32> {
     Ok(regs::phy_id(hi, lo))
 }
 
-/// Marks the link down: the 7.3 kernel crate has no setter for
-/// `phydev->link`; a candidate for an upstream `phy::Device::set_link()`.
-fn set_link_down(dev: &mut phy::Device) {
-    let raw = core::ptr::from_mut(dev).cast::<bindings::phy_device>();
-    // SAFETY: As in `interface`, `raw` is the `phy_device` phylib handed
-    // to the callback, valid for its duration, and phylib holds
-    // `phydev->lock`, which guards `link`, while it calls `read_status`.
-    unsafe { (*raw).set_link(0) };
-}
-
 /// Link, speed and duplex: from the negotiated abilities when
 /// auto-negotiation is on, from BMCR when it is forced.
 ///
@@ -246,7 +197,7 @@ fn read_status(dev: &mut phy::Device) -> Result<u16> {
                 e.to_errno()
             );
         }
-        set_link_down(dev);
+        dev.set_link_down();
     }
     Ok(0)
 }
@@ -272,36 +223,19 @@ fn read_link(dev: &mut phy::Device) -> Result {
     Ok(())
 }
 
-kernel::module_device_table!(
-    "mdio",
-    phy::DeviceId,
-    MDIO_TABLE,
-    @none,
-    [
-        phy::DeviceId::new_with_driver::<FerroPhy<Bcm54213pe>>(),
-        phy::DeviceId::new_with_driver::<FerroPhy<M88e1111>>()
-    ]
-);
+/// The phylib driver of the BCM54213PE.
+type Bcm54213peDriver = FerroPhy<Bcm54213pe>;
+/// The phylib driver of the 88E1111.
+type M88e1111Driver = FerroPhy<M88e1111>;
 
-/// The drivers, in the array phylib keeps while they are registered.
-static mut DRIVERS: [phy::DriverVTable; 2] = [
-    phy::create_phy_driver::<FerroPhy<Bcm54213pe>>(),
-    phy::create_phy_driver::<FerroPhy<M88e1111>>(),
-];
-
-/// The module: owns the phylib registration of both drivers.
-struct FerroPhyModule {
-    _registration: phy::Registration,
-}
-
-impl kernel::Module for FerroPhyModule {
-    fn init(module: &'static ThisModule) -> Result<Self> {
-        // SAFETY: `DRIVERS` is used only here, once per load of the module,
-        // and handed to phylib for as long as the registration lives.
-        let drivers = unsafe { &mut *core::ptr::addr_of_mut!(DRIVERS) };
-        let registration = phy::Registration::register(module, Pin::static_mut(drivers))?;
-        Ok(Self {
-            _registration: registration,
-        })
-    }
+kernel::module_phy_driver! {
+    drivers: [Bcm54213peDriver, M88e1111Driver],
+    device_table: [
+        DeviceId::new_with_driver::<Bcm54213peDriver>(),
+        DeviceId::new_with_driver::<M88e1111Driver>(),
+    ],
+    name: "ferro_phy",
+    authors: ["The Ferro developers"],
+    description: "Broadcom BCM54213PE and Marvell 88E1111 PHY drivers",
+    license: "GPL",
 }

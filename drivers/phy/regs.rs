@@ -3,6 +3,7 @@
 //! Register facts and pure decoding, kept apart from MDIO access so that
 //! KUnit can test them without a PHY.
 
+use crate::phy_device::Interface;
 use kernel::prelude::*;
 
 /// BMCR: speed selection, least significant bit (100 Mb/s when set alone).
@@ -23,29 +24,15 @@ pub(crate) struct RgmiiDelays {
     pub(crate) tx: bool,
 }
 
-/// The `phy_interface_t` values of the RGMII modes (`include/linux/phy.h`).
-pub(crate) mod interface {
-    use kernel::bindings;
-
-    /// `PHY_INTERFACE_MODE_RGMII`.
-    pub(crate) const RGMII: u32 = bindings::phy_interface_t_PHY_INTERFACE_MODE_RGMII;
-    /// `PHY_INTERFACE_MODE_RGMII_ID`.
-    pub(crate) const RGMII_ID: u32 = bindings::phy_interface_t_PHY_INTERFACE_MODE_RGMII_ID;
-    /// `PHY_INTERFACE_MODE_RGMII_RXID`.
-    pub(crate) const RGMII_RXID: u32 = bindings::phy_interface_t_PHY_INTERFACE_MODE_RGMII_RXID;
-    /// `PHY_INTERFACE_MODE_RGMII_TXID`.
-    pub(crate) const RGMII_TXID: u32 = bindings::phy_interface_t_PHY_INTERFACE_MODE_RGMII_TXID;
-}
-
 impl RgmiiDelays {
     /// The delays an interface mode asks for; `None` for a mode that is
     /// not RGMII (the PHY's delay settings are then left alone).
-    pub(crate) fn for_interface(mode: u32) -> Option<Self> {
+    pub(crate) fn for_interface(mode: Interface) -> Option<Self> {
         let (rx, tx) = match mode {
-            interface::RGMII => (false, false),
-            interface::RGMII_ID => (true, true),
-            interface::RGMII_RXID => (true, false),
-            interface::RGMII_TXID => (false, true),
+            Interface::Rgmii => (false, false),
+            Interface::RgmiiId => (true, true),
+            Interface::RgmiiRxid => (true, false),
+            Interface::RgmiiTxid => (false, true),
             _ => return None,
         };
         Some(Self { rx, tx })
@@ -153,11 +140,11 @@ mod tests {
     #[test]
     fn rgmii_modes_map_to_delays() {
         let d = |mode| RgmiiDelays::for_interface(mode).map(|d| (d.rx, d.tx));
-        assert_eq!(d(interface::RGMII), Some((false, false)));
-        assert_eq!(d(interface::RGMII_ID), Some((true, true)));
-        assert_eq!(d(interface::RGMII_RXID), Some((true, false)));
-        assert_eq!(d(interface::RGMII_TXID), Some((false, true)));
-        assert_eq!(d(0), None);
+        assert_eq!(d(Interface::Rgmii), Some((false, false)));
+        assert_eq!(d(Interface::RgmiiId), Some((true, true)));
+        assert_eq!(d(Interface::RgmiiRxid), Some((true, false)));
+        assert_eq!(d(Interface::RgmiiTxid), Some((false, true)));
+        assert_eq!(d(Interface::Other(0)), None);
     }
 
     #[test]

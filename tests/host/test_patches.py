@@ -1,12 +1,15 @@
 # SPDX-License-Identifier: GPL-2.0
-"""An upstream-ready series: scripts/make-patches, then checkpatch.pl --strict.
+"""An upstream-ready series: scripts/make-patches, then checkpatch.pl --strict,
+then the series applied to the whole pinned tree and built.
 
 The series is made against a small git tree holding the pinned kernel's own
-MAINTAINERS, Kconfig and Makefiles (all the series touches outside
-drivers/ferro), so it applies to the pinned kernel as it is.
+MAINTAINERS, Kconfig, Makefiles and the kernel-crate modules the kext/
+patches extend (all the series touches outside drivers/ferro and the new
+kernel-crate files), so it applies to the pinned kernel as it is.
 """
 
 import glob
+import hashlib
 import os
 import re
 import shutil
@@ -14,12 +17,25 @@ import subprocess
 import tempfile
 import unittest
 
-from tests.host.common import TOP, kernel_source
+from tests.host.common import TOP, build_dir, kernel_source
+
+from ferro import kbuild, kext
 
 SKELETON = ('Makefile', 'Kconfig', 'MAINTAINERS', 'drivers/Kconfig', 'drivers/Makefile',
-	    'scripts/Makefile.build')
+	    'scripts/Makefile.build', 'rust/kernel/lib.rs', 'rust/kernel/opp.rs',
+	    'rust/kernel/block/mq.rs', 'rust/kernel/time/hrtimer.rs', 'rust/kernel/net/phy.rs')
 HOOKS = ('source "drivers/ferro/Kconfig"\n\n', 'source "drivers/ferro/Kconfig"\n',
 	 'obj-$(CONFIG_FERRO)\t\t+= ferro/\n')
+
+
+def unhooked(ksrc, rel):
+	"""A file of the pinned tree without the lines integrate-kernel-tree
+	adds (make check's kernels are built from an integrated tree)."""
+	with open(os.path.join(ksrc, rel)) as f:
+		text = f.read()
+	for hook in HOOKS:
+		text = text.replace(hook, '')
+	return text
 
 
 def git(cwd, *args):
@@ -53,12 +69,8 @@ class Series(unittest.TestCase):
 		cls.kdir = os.path.join(cls.tmp, 'linux')
 		for rel in SKELETON:
 			os.makedirs(os.path.dirname(os.path.join(cls.kdir, rel)), exist_ok=True)
-			with open(os.path.join(cls.ksrc, rel)) as f:
-				text = f.read()
-			for hook in HOOKS:
-				text = text.replace(hook, '')
 			with open(os.path.join(cls.kdir, rel), 'w') as f:
-				f.write(text)
+				f.write(unhooked(cls.ksrc, rel))
 		git(cls.kdir, 'init', '-q')
 		git(cls.kdir, 'config', 'user.name', 'Ferro Tester')
 		git(cls.kdir, 'config', 'user.email', 'tester@example.org')
@@ -77,7 +89,7 @@ class Series(unittest.TestCase):
 		self.assertEqual(self.proc.returncode, 0, self.proc.stderr)
 		drivers = [d for d in os.listdir(os.path.join(TOP, 'drivers'))
 			   if os.path.isdir(os.path.join(TOP, 'drivers', d))]
-		self.assertEqual(len(self.patches), 1 + len(drivers))
+		self.assertEqual(len(self.patches), len(kext.pieces()) + 1 + len(drivers))
 
 	def test_kdir_untouched(self):
 		self.assertEqual(git(self.kdir, 'status', '--porcelain'), '')
@@ -89,7 +101,7 @@ class Series(unittest.TestCase):
 		for path in self.patches:
 			with open(path) as f:
 				text = f.read()
-			self.assertRegex(text, r'\nSubject: \[PATCH \d+/\d+\] drivers: ferro: \S')
+			self.assertRegex(text, r'\nSubject: \[PATCH \d+/\d+\] (drivers: ferro|rust): \S')
 			body = text.split('\n\n', 1)[1].split('\n---\n', 1)[0]
 			self.assertGreater(len(body.split('Signed-off-by:')[0].strip()), 40,
 					   f'{path}: no body')
@@ -110,15 +122,83 @@ class Series(unittest.TestCase):
 			with open(os.path.join(work, 'drivers/ferro/drivers/Makefile')) as f:
 				self.assertIn('obj-$(CONFIG_FERRO_LIFECYCLE)', f.read())
 
+	def test_series_builds_on_the_pinned_tree(self):
+		"""The whole series on a copy of the pinned tree (hard links; a patched
+		file gets a new inode, so the cache's source is never written), then
+		the kernel crate and drivers/ferro built with the QEMU virt module
+		kernel's configuration. A series already built is not built again:
+		the stamp holds the patches' text, the configuration and the tree."""
+		self.assertTrue(self.patches, 'no patches were made')
+		config = os.path.join(build_dir('m'), '.config')
+		root = os.path.join(kbuild.cache_dir(), 'series')
+		digest = hashlib.sha256(os.path.realpath(self.ksrc).encode())
+		for path in self.patches + [config]:
+			with open(path) as f:
+				# format-patch stamps each patch with its commit and date.
+				digest.update(re.sub(r'^(From [0-9a-f]{40} |Date: ).*$', '', f.read(),
+						     flags=re.M).encode())
+		stamp = os.path.join(root, 'built')
+		if os.path.isfile(stamp) and open(stamp).read() == digest.hexdigest():
+			return
+		src, out = os.path.join(root, 'src'), os.path.join(root, 'build')
+		if os.path.lexists(stamp):
+			os.unlink(stamp)
+		shutil.rmtree(src, ignore_errors=True)
+		os.makedirs(root, exist_ok=True)
+		subprocess.run(['cp', '-al', self.ksrc, src], check=True)
+		if os.path.lexists(os.path.join(src, 'drivers', 'ferro')):
+			os.unlink(os.path.join(src, 'drivers', 'ferro'))
+		for rel in ('drivers/Kconfig', 'drivers/Makefile'):
+			text = unhooked(src, rel)
+			os.unlink(os.path.join(src, rel))
+			with open(os.path.join(src, rel), 'w') as f:
+				f.write(text)
+		for path in self.patches:
+			p = subprocess.run(['git', 'apply', path], cwd=src, capture_output=True,
+					   text=True)
+			self.assertEqual(p.returncode, 0,
+					 f'{os.path.basename(path)} does not apply: {p.stderr[-2000:]}')
+		os.makedirs(out, exist_ok=True)
+		shutil.copy(config, os.path.join(out, '.config'))
+		make = ['make', '-s', '-C', src, f'O={out}', 'ARCH=arm64',
+			'CROSS_COMPILE=aarch64-linux-gnu-', f'-j{os.cpu_count() or 1}']
+		for target in (['olddefconfig'], ['prepare'], ['rust/', 'drivers/ferro/']):
+			p = subprocess.run(make + target, env=kbuild.toolchain_env(),
+					   capture_output=True, text=True)
+			self.assertEqual(p.returncode, 0, f'make {" ".join(target)} on the patched '
+					 f'tree:\n{(p.stdout + p.stderr)[-4000:]}')
+		for d in os.listdir(os.path.join(TOP, 'drivers')):
+			if os.path.isfile(os.path.join(TOP, 'drivers', d, 'Kconfig')):
+				obj = os.path.join(out, 'drivers', 'ferro', 'drivers', d, f'ferro_{d}.o')
+				self.assertTrue(os.path.isfile(obj), f'{obj} was not built')
+		shutil.rmtree(src)
+		with open(stamp, 'w') as f:
+			f.write(digest.hexdigest())
+
+	def test_kernel_crate_patches_first(self):
+		subjects = []
+		for path in self.patches:
+			with open(path) as f:
+				# A long subject is folded onto indented lines (RFC 5322).
+				m = re.search(r'\nSubject: \[PATCH \d+/\d+\] (.*(?:\n .*)*)', f.read())
+			subjects.append(m[1].replace('\n ', ' ') if m else '')
+		rust = [i for i, t in enumerate(subjects) if t.startswith('rust: ')]
+		self.assertEqual(rust, list(range(len(kext.pieces()))), subjects)
+		fixes = [p for p in kext.pieces() if p.fix]
+		for piece, subject in zip(fixes, subjects):
+			self.assertEqual(subject, kext.message(piece).split('\n', 1)[0])
+
 	def test_checkpatch_strict_clean(self):
 		self.assertTrue(self.patches, 'no patches were made')
-		with open(self.patches[0]) as f:
+		first = len(kext.pieces())
+		with open(self.patches[first]) as f:
 			self.assertIn('\n+F:\tdrivers/ferro/\n', f.read())
 		for i, path in enumerate(self.patches):
 			# checkpatch asks "does MAINTAINERS need updating?" for every
-			# patch that adds files without touching MAINTAINERS; the first
-			# patch's F: drivers/ferro/ entry already covers the drivers.
-			allowed = ('FILE_PATH_CHANGES',) if i > 0 else ()
+			# patch that adds files without touching MAINTAINERS; the
+			# drivers/ferro patch's F: entry covers the drivers, and the
+			# kernel crate's files are covered by the RUST entry.
+			allowed = ('FILE_PATH_CHANGES',) if i != first else ()
 			p = checkpatch(self.ksrc, path)
 			self.assertEqual(counts(p.stdout, allowed), (0, 0, 0),
 					 f'{os.path.basename(path)}:\n{p.stdout[-4000:]}')

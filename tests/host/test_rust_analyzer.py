@@ -31,6 +31,20 @@ def all_sources():
 	return glob.glob(os.path.join(TOP, 'drivers', '**', '*.rs'), recursive=True)
 
 
+def in_kernel_macro(diagnostic):
+	"""Whether a diagnostic points at the invocation of one of the kernel
+	crate's macros (kernel::module_phy_driver! { ... }): it is about the
+	macro's expansion, where rustc does not apply lints (external macro)
+	but rust-analyzer does."""
+	m = re.search(r'file (\S+): .*? from LineCol \{ line: (\d+), col: \d+ \}', diagnostic)
+	if not m or not os.path.isfile(m[1]):
+		return False
+	with open(m[1]) as f:
+		lines = f.read().splitlines()
+	n = int(m[2])
+	return n < len(lines) and re.match(r'^\s*kernel::\w+!\s*[{(]', lines[n]) is not None
+
+
 class RustAnalyzer(unittest.TestCase):
 
 	@classmethod
@@ -69,7 +83,7 @@ class RustAnalyzer(unittest.TestCase):
 		p = self.ra('diagnostics')
 		out = (p.stdout + p.stderr).replace('\r', '\n')
 		ours = [line for line in out.splitlines() if 'at crate ferro_' in line]
-		self.assertEqual(ours, [])
+		self.assertEqual([line for line in ours if not in_kernel_macro(line)], [])
 		self.assertEqual(p.returncode, 0, out[-3000:])
 
 	def test_every_expression_typed(self):

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+// kext-upstream: rust/kernel/block/mq/disk.rs
 
 //! A blk-mq disk over the kernel crate's [`TagSet`], for what the 7.3
 //! crate's `GenDiskBuilder` cannot say.
@@ -21,7 +22,7 @@ use kernel::{
     prelude::*,
     static_lock_class,
     sync::Arc,
-    types::{ForeignOwnable, ScopeGuard},
+    types::ForeignOwnable,
 };
 
 /// `BLK_FEAT_WRITE_CACHE` of `blkdev.h`: the device has a volatile write
@@ -85,12 +86,13 @@ impl<T: Operations> Disk<T> {
     ) -> Result<Self> {
         kernel::block::mq::gen_disk::GenDiskBuilder::validate_block_size(limits.block_size)?;
         let data = queue_data.into_foreign();
-        let recover_data = ScopeGuard::new(move || {
-            // SAFETY: `data` came from `into_foreign` above and has not been
-            // given to a disk.
-            drop(unsafe { T::QueueData::from_foreign(data) });
-        });
-
+        // Gives `data` back to its owner type and drops it, on the paths
+        // where no disk holds it. (No `ScopeGuard`: its `dismiss` unwraps.)
+        let drop_data = move || {
+            // SAFETY: `data` came from `into_foreign` above, and each error
+            // path calls this once, when no disk holds `data`.
+            drop(unsafe { T::QueueData::from_foreign(data) })
+        };
         // SAFETY: All zeroes is the block layer's "no limit set" for every
         // field of `queue_limits`.
         let mut lim: bindings::queue_limits = unsafe { core::mem::zeroed() };
@@ -112,20 +114,27 @@ impl<T: Operations> Disk<T> {
         // SAFETY: `set` is the initialised tag set that `tagset` keeps alive
         // for as long as the disk; `lim` is valid for the call; `data` is
         // what the kernel crate's queue callbacks expect in `queuedata`.
-        let gendisk = from_err_ptr(unsafe {
+        let gendisk = match from_err_ptr(unsafe {
             bindings::__blk_mq_alloc_disk(set, &mut lim, data, static_lock_class!().as_ptr())
-        })?;
-        recover_data.dismiss();
-        let cleanup = ScopeGuard::new(move || {
+        }) {
+            Ok(gendisk) => gendisk,
+            Err(e) => {
+                drop_data();
+                return Err(e);
+            }
+        };
+        let undo = move |e: Error| {
             // SAFETY: The disk was allocated above and never added.
             unsafe { bindings::put_disk(gendisk) };
-            // SAFETY: The disk that held `data` is gone.
-            drop(unsafe { T::QueueData::from_foreign(data) });
-        });
+            drop_data();
+            e
+        };
 
         let mut buf = [0u8; bindings::DISK_NAME_LEN as usize];
-        let mut w = kernel::str::NullTerminatedFormatter::new(&mut buf).ok_or(EINVAL)?;
-        fmt::Write::write_fmt(&mut w, name).map_err(|_| ENAMETOOLONG)?;
+        let mut w = kernel::str::NullTerminatedFormatter::new(&mut buf)
+            .ok_or(EINVAL)
+            .map_err(undo)?;
+        fmt::Write::write_fmt(&mut w, name).map_err(|_| undo(ENAMETOOLONG))?;
         // SAFETY: `gendisk` is valid and not yet visible to anyone else.
         unsafe {
             (*gendisk).fops = &ops.0;
@@ -138,8 +147,8 @@ impl<T: Operations> Disk<T> {
         }
         // SAFETY: `gendisk` is fully set up; no parent device, no extra
         // attribute groups.
-        to_result(unsafe { bindings::device_add_disk(ptr::null_mut(), gendisk, ptr::null_mut()) })?;
-        cleanup.dismiss();
+        to_result(unsafe { bindings::device_add_disk(ptr::null_mut(), gendisk, ptr::null_mut()) })
+            .map_err(undo)?;
         Ok(Self {
             gendisk,
             _tagset: tagset,

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
+// kext-upstream: rust/kernel/stacktrace.rs
 
-//! Small safe wrappers over C facilities the 7.3 kernel crate does not cover.
+//! Stack traces and symbol names, which the 7.3 kernel crate does not cover:
+//! [`Stack::capture`] (`stack_trace_save`), [`Symbol`] (`%pS`) and
+//! [`dump_stack`].
 //!
-//! The kernel crate has no abstraction for stack traces, symbol lookup or the
-//! global `system_state`. These wrappers are what this driver needs and no
-//! more; each is a candidate for upstreaming into `kernel::` (stack traces
-//! next to `kernel::bug`, [`SystemState`] next to `kernel::init`).
+//! A candidate for upstream as `kernel::stacktrace`. Upstream, the C
+//! function declared by hand below would come from the generated bindings
+//! (`linux/stacktrace.h` added to `bindings_helper.h`); the 7.3 bindings do
+//! not include that header.
 
 use kernel::{bindings, fmt, prelude::*};
 
@@ -21,11 +24,6 @@ mod ffi {
         /// crate's bindings do not include that header.
         pub(super) fn stack_trace_save(store: *mut c_ulong, size: c_uint, skipnr: c_uint)
             -> c_uint;
-
-        /// `unsigned long long sched_clock(void)` from `include/linux/sched/clock.h`,
-        /// where `local_clock()`, the clock of `printk` time stamps, is an inline
-        /// wrapper around it on architectures with a stable clock (arm64).
-        pub(super) fn sched_clock() -> u64;
     }
 }
 
@@ -60,14 +58,17 @@ impl Stack {
     #[cfg(CONFIG_KUNIT = "y")]
     pub(crate) fn from_frames(addrs: &[usize]) -> Self {
         let mut frames = [0usize; MAX_FRAMES];
-        let len = addrs.len().min(MAX_FRAMES);
-        frames[..len].copy_from_slice(&addrs[..len]);
+        let mut len = 0;
+        for (slot, addr) in frames.iter_mut().zip(addrs) {
+            *slot = *addr;
+            len += 1;
+        }
         Self { frames, len }
     }
 
     /// The captured return addresses, innermost first.
     pub(crate) fn frames(&self) -> &[usize] {
-        &self.frames[..self.len]
+        self.frames.get(..self.len).unwrap_or(&[])
     }
 }
 
@@ -99,52 +100,8 @@ impl fmt::Display for Symbol {
     }
 }
 
-/// The kernel's `system_state` (`enum system_states`, `include/linux/kernel.h`).
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum SystemState {
-    /// Early boot, interrupts off.
-    Booting,
-    /// The scheduler runs; built-in initcalls run in this state.
-    Scheduling,
-    /// Init memory is being freed.
-    FreeingInitmem,
-    /// Boot is over; modules load in this state.
-    Running,
-    /// Halting, powering off, restarting or suspending.
-    Ending(u32),
-}
-
-impl SystemState {
-    /// Reads `system_state` now.
-    pub(crate) fn now() -> Self {
-        // SAFETY: `system_state` is a global the kernel writes only at boot and
-        // shutdown transitions; reading an aligned `unsigned int` is atomic on
-        // every architecture, and a volatile read keeps it from being cached.
-        let raw = unsafe { core::ptr::read_volatile(&raw const bindings::system_state) };
-        match raw {
-            bindings::system_states_SYSTEM_BOOTING => Self::Booting,
-            bindings::system_states_SYSTEM_SCHEDULING => Self::Scheduling,
-            bindings::system_states_SYSTEM_FREEING_INITMEM => Self::FreeingInitmem,
-            bindings::system_states_SYSTEM_RUNNING => Self::Running,
-            other => Self::Ending(other),
-        }
-    }
-
-    /// The state's name as `include/linux/kernel.h` spells it.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Self::Booting => "SYSTEM_BOOTING",
-            Self::Scheduling => "SYSTEM_SCHEDULING",
-            Self::FreeingInitmem => "SYSTEM_FREEING_INITMEM",
-            Self::Running => "SYSTEM_RUNNING",
-            Self::Ending(_) => "SYSTEM_ENDING",
-        }
-    }
-}
-
-/// Nanoseconds since boot on the clock `printk` stamps its lines with (arm64).
-pub(crate) fn clock_ns() -> u64 {
-    // SAFETY: `sched_clock` has no preconditions and may be called from any
-    // context.
-    unsafe { ffi::sched_clock() }
+/// Prints the current task's stack to the kernel log, as `dump_stack()`.
+pub(crate) fn dump_stack() {
+    // SAFETY: `dump_stack` has no preconditions.
+    unsafe { bindings::dump_stack() };
 }

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+// kext-upstream: rust/kernel/block/mq/request_ext.rs
 
 //! What a block driver needs to know about a request, which the 7.3 kernel
 //! crate's [`Request`] does not tell: the operation, the first sector, the
