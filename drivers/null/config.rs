@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A device's settings, their limits and how configfs text becomes a value.
+//! A device's settings: declared once in [`settings!`], from which the
+//! module parameters, the configfs attributes, [`Config`] and its range
+//! checks all come.
 //!
-//! Pure logic with no kernel state, so that KUnit tests it directly. The
-//! module parameters and the configfs attributes share these names and
-//! limits, and one [`Config::validate`] decides for both.
+//! Pure logic with no kernel state, so that KUnit tests it directly. One
+//! [`Config::validate`] decides for the parameters and for configfs.
 
 use kernel::prelude::*;
 
@@ -12,19 +13,41 @@ use kernel::prelude::*;
 /// together); device `N` is `/dev/ferro_nullb<N>`.
 pub(crate) const MAX_DEVICES: u32 = 64;
 
-/// The settings' names: module parameters and configfs attributes alike.
-pub(crate) const NAMES: [&str; 10] = [
-    "capacity_mb",
-    "block_size",
-    "hw_queues",
-    "queue_depth",
-    "completion",
-    "completion_nsec",
-    "memory_backed",
-    "fail_every",
-    "fail_sector",
-    "fail_sectors",
-];
+/// The largest value of a setting without an upper bound.
+const MAX: u64 = u64::MAX;
+
+/// Every setting of a device, once. Calls `$callback!` with one line per
+/// setting: its configfs attribute number, its name (the module parameter's
+/// and the attribute's), the parameter's type and default, the range a
+/// value must be in and how a log line says it, and the parameter's
+/// description.
+macro_rules! settings {
+    ($callback:ident) => {
+        $callback! {
+            0 capacity_mb: u64 = 1024, 1..=1_048_576, "1..1048576 (MiB)",
+                "Capacity of each device in MiB (1..1048576)";
+            1 block_size: u32 = 512, 512..=4096, "a power of two in 512..4096",
+                "Logical block size in bytes (power of two, 512..4096)";
+            2 hw_queues: u32 = 1, 1..=64, "1..64",
+                "Hardware queues per device (1..64)";
+            3 queue_depth: u32 = 64, 1..=4096, "1..4096",
+                "Tags per hardware queue (1..4096)";
+            4 completion: u32 = 0, 0..=2, "0 (direct), 1 (softirq) or 2 (timer)",
+                "Completion: 0 in queue_rq, 1 block softirq, 2 timer";
+            5 completion_nsec: u64 = 10000, 0..=MAX, "a number",
+                "Delay of the timer completion in ns (1000..1000000000)";
+            6 memory_backed: bool = false, 0..=1, "0 or 1",
+                "Keep written data in memory";
+            7 fail_every: u64 = 0, 0..=MAX, "a number",
+                "Fail every Nth read or write with an I/O error (0: never)";
+            8 fail_sector: u64 = 0, 0..=MAX, "a number",
+                "First sector of a range whose reads and writes fail";
+            9 fail_sectors: u64 = 0, 0..=MAX, "a number",
+                "Sectors in that range (0: no range)";
+        }
+    };
+}
+pub(crate) use settings;
 
 /// How a request completes once `queue_rq` has done its work.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -59,31 +82,6 @@ impl Completion {
     }
 }
 
-/// One device's settings.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) struct Config {
-    /// Capacity in MiB.
-    pub(crate) capacity_mb: u64,
-    /// Logical (and physical) block size in bytes.
-    pub(crate) block_size: u64,
-    /// Hardware queues of the tag set.
-    pub(crate) hw_queues: u64,
-    /// Tags per hardware queue.
-    pub(crate) queue_depth: u64,
-    /// How requests complete.
-    pub(crate) completion: Completion,
-    /// Delay of [`Completion::Timer`], in nanoseconds.
-    pub(crate) completion_nsec: u64,
-    /// Keep written data in memory (pages allocated on first write).
-    pub(crate) memory_backed: bool,
-    /// Fail every Nth request with an I/O error (0: never).
-    pub(crate) fail_every: u64,
-    /// First 512-byte sector of the failing range.
-    pub(crate) fail_sector: u64,
-    /// Length of the failing range in 512-byte sectors (0: no range).
-    pub(crate) fail_sectors: u64,
-}
-
 /// A setting that is out of its range: which one, and what it must be.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) struct Invalid {
@@ -93,118 +91,106 @@ pub(crate) struct Invalid {
     pub(crate) rule: &'static str,
 }
 
-/// Bounds of the numeric settings.
-const CAPACITY_MB: (u64, u64) = (1, 1 << 20);
-const HW_QUEUES: (u64, u64) = (1, 64);
-const QUEUE_DEPTH: (u64, u64) = (1, 4096);
-const COMPLETION_NSEC: (u64, u64) = (1_000, 1_000_000_000);
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            capacity_mb: 1024,
-            block_size: 512,
-            hw_queues: 1,
-            queue_depth: 64,
-            completion: Completion::Direct,
-            completion_nsec: 10_000,
-            memory_backed: false,
-            fail_every: 0,
-            fail_sector: 0,
-            fail_sectors: 0,
+/// [`Config`], its defaults, lookup by name and range checks, from the
+/// [`settings!`] table.
+macro_rules! config {
+    ($($id:tt $name:ident: $ty:ident = $default:tt, $lo:tt..=$hi:tt, $rule:tt, $desc:tt;)*) => {
+        /// One device's settings, each the number its module parameter and
+        /// configfs attribute hold (`bool`s as 0 and 1).
+        #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+        pub(crate) struct Config {
+            $(
+                #[doc = $desc]
+                pub(crate) $name: u64,
+            )*
         }
-    }
-}
 
-fn within(value: u64, (low, high): (u64, u64)) -> bool {
-    (low..=high).contains(&value)
+        impl Default for Config {
+            fn default() -> Self {
+                Self {
+                    $($name: {
+                        let default: $ty = $default;
+                        u64::from(default)
+                    },)*
+                }
+            }
+        }
+
+        /// The settings' names, in attribute order.
+        pub(crate) const NAMES: &[&str] = &[$(stringify!($name)),*];
+
+        impl Config {
+            /// A setting by its parameter/attribute name.
+            pub(crate) fn get(&self, name: &str) -> Option<u64> {
+                match name {
+                    $(stringify!($name) => Some(self.$name),)*
+                    _ => None,
+                }
+            }
+
+            /// Sets a setting by name; its range is for [`Config::validate`],
+            /// once all settings are known.
+            pub(crate) fn set(&mut self, name: &str, value: u64) -> Result {
+                match name {
+                    $(stringify!($name) => self.$name = value,)*
+                    _ => return Err(EINVAL),
+                }
+                Ok(())
+            }
+
+            /// The first setting outside its own range.
+            fn check_ranges(&self) -> Result<(), Invalid> {
+                $(
+                    if !($lo..=$hi).contains(&self.$name) {
+                        return Err(Invalid {
+                            name: stringify!($name),
+                            rule: $rule,
+                        });
+                    }
+                )*
+                Ok(())
+            }
+        }
+    };
 }
+settings!(config);
 
 impl Config {
     /// Checks every setting; the first one out of range is named.
     pub(crate) fn validate(&self) -> Result<(), Invalid> {
-        let fail = |name, rule| Err(Invalid { name, rule });
-        if !within(self.capacity_mb, CAPACITY_MB) {
-            return fail("capacity_mb", "1..1048576 (MiB)");
+        self.check_ranges()?;
+        if !self.block_size.is_power_of_two() {
+            return Err(Invalid {
+                name: "block_size",
+                rule: "a power of two in 512..4096",
+            });
         }
-        if !within(self.block_size, (512, 4096)) || !self.block_size.is_power_of_two() {
-            return fail("block_size", "a power of two in 512..4096");
-        }
-        if !within(self.hw_queues, HW_QUEUES) {
-            return fail("hw_queues", "1..64");
-        }
-        if !within(self.queue_depth, QUEUE_DEPTH) {
-            return fail("queue_depth", "1..4096");
-        }
-        if self.completion == Completion::Timer && !within(self.completion_nsec, COMPLETION_NSEC) {
-            return fail(
-                "completion_nsec",
-                "1000..1000000000 with the timer completion",
-            );
+        if self.completion() == Completion::Timer
+            && !(1_000..=1_000_000_000).contains(&self.completion_nsec)
+        {
+            return Err(Invalid {
+                name: "completion_nsec",
+                rule: "1000..1000000000 with the timer completion",
+            });
         }
         if self.fail_sector.checked_add(self.fail_sectors).is_none() {
-            return fail("fail_sectors", "a range that does not overflow");
+            return Err(Invalid {
+                name: "fail_sectors",
+                rule: "a range that does not overflow",
+            });
         }
         Ok(())
     }
 
-    /// A setting by its parameter/attribute name, as a number (booleans
-    /// are 0/1, the completion mode its [`Completion::value`]).
-    pub(crate) fn get(&self, name: &str) -> Option<u64> {
-        Some(match name {
-            "capacity_mb" => self.capacity_mb,
-            "block_size" => self.block_size,
-            "hw_queues" => self.hw_queues,
-            "queue_depth" => self.queue_depth,
-            "completion" => self.completion.value(),
-            "completion_nsec" => self.completion_nsec,
-            "memory_backed" => u64::from(self.memory_backed),
-            "fail_every" => self.fail_every,
-            "fail_sector" => self.fail_sector,
-            "fail_sectors" => self.fail_sectors,
-            _ => return None,
-        })
+    /// How requests complete (direct if the setting is out of range,
+    /// which [`Config::validate`] refuses).
+    pub(crate) fn completion(&self) -> Completion {
+        Completion::from_value(self.completion).unwrap_or(Completion::Direct)
     }
 
-    /// Sets a setting by name. Refuses values that are not a number of
-    /// the setting's kind (completion modes, booleans); ranges are for
-    /// [`Config::validate`], once all settings are known.
-    pub(crate) fn set(&mut self, name: &'static str, value: u64) -> Result<(), Invalid> {
-        match name {
-            "capacity_mb" => self.capacity_mb = value,
-            "block_size" => self.block_size = value,
-            "hw_queues" => self.hw_queues = value,
-            "queue_depth" => self.queue_depth = value,
-            "completion" => {
-                self.completion = Completion::from_value(value).ok_or(Invalid {
-                    name,
-                    rule: "0 (direct), 1 (softirq) or 2 (timer)",
-                })?
-            }
-            "completion_nsec" => self.completion_nsec = value,
-            "memory_backed" => {
-                self.memory_backed = match value {
-                    0 => false,
-                    1 => true,
-                    _ => {
-                        return Err(Invalid {
-                            name,
-                            rule: "0 or 1",
-                        })
-                    }
-                }
-            }
-            "fail_every" => self.fail_every = value,
-            "fail_sector" => self.fail_sector = value,
-            "fail_sectors" => self.fail_sectors = value,
-            _ => {
-                return Err(Invalid {
-                    name,
-                    rule: "a known setting",
-                })
-            }
-        }
-        Ok(())
+    /// Whether written data is kept.
+    pub(crate) fn memory_backed(&self) -> bool {
+        self.memory_backed != 0
     }
 
     /// Capacity in 512-byte sectors.
@@ -214,8 +200,8 @@ impl Config {
 
     /// Most requests in flight at once: the size of the timer's queue.
     pub(crate) fn max_in_flight(&self) -> usize {
-        // Both factors are validated to be small (<= 64 and <= 4096).
-        (self.hw_queues * self.queue_depth) as usize
+        let n = self.hw_queues.saturating_mul(self.queue_depth);
+        usize::try_from(n).unwrap_or(usize::MAX)
     }
 
     /// Whether the request at `sector` spanning `sectors` overlaps the
@@ -228,34 +214,19 @@ impl Config {
 
     /// Whether the `nth` request (counted from 1) fails by `fail_every`.
     pub(crate) fn fails_nth(&self, nth: u64) -> bool {
-        self.fail_every != 0 && nth % self.fail_every == 0
+        nth.checked_rem(self.fail_every) == Some(0)
     }
 }
 
 /// Parses a configfs write: a decimal number, optionally followed by one
 /// newline (what `echo` writes). Anything else is `EINVAL`.
 pub(crate) fn parse_u64(text: &[u8]) -> Result<u64> {
-    let text = text.strip_suffix(b"\n").unwrap_or(text);
-    if text.is_empty() {
+    let text = core::str::from_utf8(text).map_err(|_| EINVAL)?;
+    let text = text.strip_suffix('\n').unwrap_or(text);
+    if !text.bytes().all(|c| c.is_ascii_digit()) {
         return Err(EINVAL);
     }
-    text.iter().try_fold(0u64, |acc, &c| {
-        if !c.is_ascii_digit() {
-            return Err(EINVAL);
-        }
-        acc.checked_mul(10)
-            .and_then(|v| v.checked_add(u64::from(c - b'0')))
-            .ok_or(EINVAL)
-    })
-}
-
-/// Parses a configfs boolean: `0`/`1`, `n`/`y`, `N`/`Y`, `off`/`on`.
-pub(crate) fn parse_bool(text: &[u8]) -> Result<bool> {
-    match text.strip_suffix(b"\n").unwrap_or(text) {
-        b"1" | b"y" | b"Y" | b"on" => Ok(true),
-        b"0" | b"n" | b"N" | b"off" => Ok(false),
-        _ => Err(EINVAL),
-    }
+    text.parse().map_err(|_| EINVAL)
 }
 
 #[kunit_tests(ferro_null)]
@@ -283,7 +254,7 @@ mod tests {
         assert_eq!(bad(|c| c.queue_depth = 4097), Some("queue_depth"));
         assert_eq!(
             bad(|c| {
-                c.completion = Completion::Timer;
+                c.completion = Completion::Timer.value();
                 c.completion_nsec = 10;
             }),
             Some("completion_nsec")
@@ -303,24 +274,21 @@ mod tests {
     #[test]
     fn set_and_get_by_name() {
         let mut c = Config::default();
+        assert_eq!(NAMES.len(), 10);
         for (i, name) in NAMES.iter().enumerate() {
-            let value = if *name == "completion" || *name == "memory_backed" {
-                1
-            } else {
-                4096 + i as u64
-            };
+            let value = 4096 + i as u64;
             assert_eq!(c.set(name, value), Ok(()));
             assert_eq!(c.get(name), Some(value));
         }
-        assert_eq!(
-            c.set("completion", 3).map_err(|e| e.name),
-            Err("completion")
-        );
-        assert_eq!(
-            c.set("memory_backed", 2).map_err(|e| e.name),
-            Err("memory_backed")
-        );
+        assert_eq!(c.set("nope", 1), Err(EINVAL));
         assert_eq!(c.get("nope"), None);
+        let bad = |name, value| {
+            let mut c = Config::default();
+            c.set(name, value).ok();
+            c.validate().err().map(|e| e.name)
+        };
+        assert_eq!(bad("completion", 3), Some("completion"));
+        assert_eq!(bad("memory_backed", 2), Some("memory_backed"));
     }
 
     #[test]
@@ -357,9 +325,7 @@ mod tests {
         assert_eq!(parse_u64(b"12a"), Err(EINVAL));
         assert_eq!(parse_u64(b"-1"), Err(EINVAL));
         assert_eq!(parse_u64(b"18446744073709551616"), Err(EINVAL));
-        assert_eq!(parse_bool(b"1\n"), Ok(true));
-        assert_eq!(parse_bool(b"off"), Ok(false));
-        assert_eq!(parse_bool(b"2"), Err(EINVAL));
+        assert_eq!(parse_u64(b"+1"), Err(EINVAL));
         assert_eq!(Completion::from_value(2), Some(Completion::Timer));
         assert_eq!(Completion::from_value(3), None);
     }

@@ -10,6 +10,7 @@ import subprocess
 import tempfile
 import unittest
 
+from tests.host import test_null_settings as null_settings
 from tests.host.common import TOP, build_dir, kernel_source
 
 
@@ -111,6 +112,10 @@ class RustAnalyzer(unittest.TestCase):
 			const_generic_calls += text.count('vendor_specific::<')
 			for m in re.finditer(r'configfs_attrs! \{.*?attributes: \[(.*?)\]', text, re.S):
 				attrs += len(re.findall(r'\w+: \d+,', m.group(1)))
+				# ferro_null lists one attribute per line of its settings!
+				# table with a macro repetition.
+				if '$($name: $id,)*' in m.group(1):
+					attrs += len(null_settings.table())
 		self.assertLessEqual(unknown, const_generic_calls + attrs)
 		self.assertLessEqual(partial, 2 * tables)
 
