@@ -9,13 +9,15 @@ second line says what it becomes upstream:
     a new module of the kernel crate: the file, with ``pub(crate)`` made
     ``pub``, and a ``pub mod`` line in its parent module;
 ``// kext-upstream: fixed by kext/<fix>.patch``
-    a workaround for a kernel-crate bug whose fix is that patch (a subject
-    line, a blank line, the message, a ``---`` line and a unified diff
-    against the kernel tree).
+    a workaround for a kernel-crate bug whose fix is that patch.
 
-scripts/make-patches turns each into a patch of its series (fixes first,
-then modules), and rewrites the drivers' ``#[path]`` includes of module
-pieces into ``use kernel::<path> as <name>;``.
+Each kext/<fix>.patch fixes a kernel-crate bug (a subject line, a blank
+line, the message, a ``---`` line and a unified diff against the kernel
+tree); a bug the drivers cannot work around has a patch and no .rs.
+
+scripts/make-patches turns them into its series (fixes first, then
+modules), and rewrites the drivers' ``#[path]`` includes of module pieces
+into ``use kernel::<path> as <name>;``.
 """
 
 import argparse
@@ -76,6 +78,12 @@ def pieces(top: str = TOP) -> List[Piece]:
 			raise KextError(f'kext/{fn}: kext/{m["fix"]} does not exist')
 		out.append(Piece(fn[:-3], path, m['module'], m['fix'] and f'kext/{m["fix"]}'))
 	return out
+
+
+def fixes(top: str = TOP) -> List[str]:
+	"""Every kext/*.patch, by name (without .patch), sorted."""
+	kext = os.path.join(top, 'kext')
+	return sorted(fn[:-len('.patch')] for fn in os.listdir(kext) if fn.endswith('.patch'))
 
 
 def upstream_text(piece: Piece) -> str:
@@ -139,11 +147,25 @@ def install(piece: Piece, tree: str) -> List[str]:
 	return [piece.module, os.path.relpath(parent, tree)]
 
 
+def _fix_text(fix: str) -> str:
+	text = _read(os.path.join(TOP, 'kext', f'{fix}.patch'))
+	if '\n---\n' not in text:
+		raise KextError(f'kext/{fix}.patch: no "---" line between message and diff')
+	return text
+
+
+def fix_message(fix: str) -> str:
+	"""The commit message of kext/<fix>.patch: subject, blank line, body."""
+	return _fix_text(fix).split('\n---\n', 1)[0].strip() + '\n'
+
+
+def fix_diff(fix: str) -> str:
+	"""The unified diff of kext/<fix>.patch."""
+	return _fix_text(fix).split('\n---\n', 1)[1]
+
+
 def message(piece: Piece) -> str:
-	"""The commit message of a piece's patch: subject, blank line, body."""
-	if piece.fix:
-		text = _read(os.path.join(TOP, piece.fix))
-		return text.split('\n---\n', 1)[0].strip() + '\n'
+	"""The commit message of a module piece's patch: subject, blank line, body."""
 	area = ': '.join(piece.module[len('rust/kernel/'):-len('.rs')].split('/')[:-1])
 	name = os.path.basename(piece.module)[:-3]
 	subject = f'rust: {area + ": " if area else ""}add {name}'
@@ -156,14 +178,6 @@ def message(piece: Piece) -> str:
 	body = '\n'.join(doc).strip()
 	body = re.sub(r'\[`([^`]+)`\]', r'`\1`', body)
 	return f'{subject}\n\n{body}\n'
-
-
-def fix_diff(piece: Piece) -> str:
-	"""The unified diff of a fix piece's patch."""
-	text = _read(os.path.join(TOP, piece.fix))
-	if '\n---\n' not in text:
-		raise KextError(f'{piece.fix}: no "---" line between message and diff')
-	return text.split('\n---\n', 1)[1]
 
 
 def use_upstream(text: str, by_name: dict) -> str:
@@ -185,10 +199,10 @@ def use_upstream(text: str, by_name: dict) -> str:
 def main(argv=None) -> int:
 	p = argparse.ArgumentParser(prog='kext', description=__doc__.split('\n\n')[0])
 	sub = p.add_subparsers(dest='cmd', required=True)
-	sub.add_parser('list', help='each piece: NAME module|fix TARGET')
-	m = sub.add_parser('message', help="a piece's commit message")
+	sub.add_parser('list', help='NAME fix|module|workaround TARGET, fixes first')
+	m = sub.add_parser('message', help="a fix's or a module piece's commit message")
 	m.add_argument('name')
-	d = sub.add_parser('diff', help="a fix piece's diff")
+	d = sub.add_parser('diff', help="a fix's diff")
 	d.add_argument('name')
 	i = sub.add_parser('install', help='write a module piece into a kernel tree')
 	i.add_argument('name')
@@ -198,10 +212,13 @@ def main(argv=None) -> int:
 	args = p.parse_args(argv)
 	try:
 		all_pieces = pieces()
+		all_fixes = fixes()
 		by_name = {x.name: x for x in all_pieces}
 		if args.cmd == 'list':
+			for fix in all_fixes:
+				print(fix, 'fix', f'kext/{fix}.patch')
 			for x in all_pieces:
-				print(x.name, 'module' if x.module else 'fix', x.module or x.fix)
+				print(x.name, 'module' if x.module else 'workaround', x.module or x.fix)
 			return 0
 		if args.cmd == 'use-upstream':
 			for path in args.files:
@@ -209,13 +226,17 @@ def main(argv=None) -> int:
 				with open(path, 'w') as f:
 					f.write(text)
 			return 0
+		if args.cmd in ('message', 'diff') and args.name in all_fixes:
+			sys.stdout.write((fix_message if args.cmd == 'message' else fix_diff)(args.name))
+			return 0
 		piece = by_name.get(args.name)
-		if piece is None:
-			raise KextError(f'no kext/{args.name}.rs')
+		if piece is None or not piece.module:
+			raise KextError(f'no fix kext/{args.name}.patch and no module piece '
+					f'kext/{args.name}.rs')
 		if args.cmd == 'message':
 			sys.stdout.write(message(piece))
 		elif args.cmd == 'diff':
-			sys.stdout.write(fix_diff(piece))
+			raise KextError(f'{args.name} is a module piece, not a fix')
 		else:
 			for rel in install(piece, args.tree):
 				print(rel)

@@ -23,9 +23,15 @@ from ferro import kbuild, kext
 
 SKELETON = ('Makefile', 'Kconfig', 'MAINTAINERS', 'drivers/Kconfig', 'drivers/Makefile',
 	    'scripts/Makefile.build', 'rust/kernel/lib.rs', 'rust/kernel/opp.rs',
-	    'rust/kernel/block/mq.rs', 'rust/kernel/time/hrtimer.rs', 'rust/kernel/net/phy.rs')
+	    'rust/kernel/block/mq.rs', 'rust/kernel/time/hrtimer.rs', 'rust/kernel/net/phy.rs',
+	    'rust/kernel/configfs.rs')
 HOOKS = ('source "drivers/ferro/Kconfig"\n\n', 'source "drivers/ferro/Kconfig"\n',
 	 'obj-$(CONFIG_FERRO)\t\t+= ferro/\n')
+
+
+def rust_patches():
+	"""The kernel-crate patches of the series: kext/'s fixes and modules."""
+	return len(kext.fixes()) + sum(1 for p in kext.pieces() if p.module)
 
 
 def unhooked(ksrc, rel):
@@ -89,7 +95,7 @@ class Series(unittest.TestCase):
 		self.assertEqual(self.proc.returncode, 0, self.proc.stderr)
 		drivers = [d for d in os.listdir(os.path.join(TOP, 'drivers'))
 			   if os.path.isdir(os.path.join(TOP, 'drivers', d))]
-		self.assertEqual(len(self.patches), len(kext.pieces()) + 1 + len(drivers))
+		self.assertEqual(len(self.patches), rust_patches() + 1 + len(drivers))
 
 	def test_kdir_untouched(self):
 		self.assertEqual(git(self.kdir, 'status', '--porcelain'), '')
@@ -183,14 +189,13 @@ class Series(unittest.TestCase):
 				m = re.search(r'\nSubject: \[PATCH \d+/\d+\] (.*(?:\n .*)*)', f.read())
 			subjects.append(m[1].replace('\n ', ' ') if m else '')
 		rust = [i for i, t in enumerate(subjects) if t.startswith('rust: ')]
-		self.assertEqual(rust, list(range(len(kext.pieces()))), subjects)
-		fixes = [p for p in kext.pieces() if p.fix]
-		for piece, subject in zip(fixes, subjects):
-			self.assertEqual(subject, kext.message(piece).split('\n', 1)[0])
+		self.assertEqual(rust, list(range(rust_patches())), subjects)
+		for fix, subject in zip(kext.fixes(), subjects):
+			self.assertEqual(subject, kext.fix_message(fix).split('\n', 1)[0])
 
 	def test_checkpatch_strict_clean(self):
 		self.assertTrue(self.patches, 'no patches were made')
-		first = len(kext.pieces())
+		first = rust_patches()
 		with open(self.patches[first]) as f:
 			self.assertIn('\n+F:\tdrivers/ferro/\n', f.read())
 		for i, path in enumerate(self.patches):
