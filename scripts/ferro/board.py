@@ -46,6 +46,9 @@ class Board:
 	# sets a string property, "NODE -PROP" deletes one.
 	qemu_dt_edits: List[str] = dataclasses.field(default_factory=list)
 	qemu_console: Optional[str] = None  # where QEMU's model differs from the board
+	# The drivers the board runs (None: every driver); a board that is
+	# there for one driver's hardware names it, e.g. qemu-zcu102's PHY.
+	drivers: Optional[List[str]] = None
 	# Fragments the debug kernel adds on top of `kconfig` (every checker on;
 	# make check's stress pass boots it).
 	debug_kconfig: List[str] = dataclasses.field(default_factory=list)

@@ -2,6 +2,7 @@
 """The pieces of `make check` and `make demo`: builds, host tests, guest boots."""
 
 import contextlib
+import dataclasses
 import io
 import os
 import subprocess
@@ -9,43 +10,67 @@ import time
 import unittest
 from typing import Dict, List, Optional, Tuple
 
-from ferro import board as boards, compare, evidence, guest, image, kbuild, ktap
+from ferro import board as boards, compare, evidence, guest, image, kbuild, ktap, registry
 from ferro.board import Board, TOP
 
-# One boot per plan: (name, build mode, guest plan, extra kernel command line).
-# (name, FERRO_MODE, plan, kernel command line, driver ('' = all), DT variant,
-# board ('' = the board make check was asked for; others share its kernel))
-BOOTS = [
-	('module', 'm', 'module', guest.PLAN_CMDLINE['module'], '', '', ''),
-	('builtin', 'y', 'builtin',
-	 guest.PLAN_CMDLINE['builtin'] + ' ferro_lifecycle.stack_depth=12', '', '', ''),
-	('builtin-bad-param', 'y', 'builtin', 'initcall_debug ferro_lifecycle.stack_depth=0',
-	 'lifecycle', '', ''),
-	('zcu102-module', 'm', 'module', guest.PLAN_CMDLINE['module'], 'phy', '', 'qemu-zcu102'),
-	('zcu102-builtin', 'y', 'builtin', guest.PLAN_CMDLINE['builtin'], 'phy', '', 'qemu-zcu102'),
-] + [
-	(f'{mode_name}-{variant}', mode, mode_name, '', 'cpufreq', variant, '')
-	for variant in ('cpufreq-no-opps', 'cpufreq-broken-opps', 'cpufreq-no-clock',
-			'cpufreq-clock-deferred')
-	for mode, mode_name in (('m', 'module'), ('y', 'builtin'))
-]
+@dataclasses.dataclass(frozen=True)
+class BootPlan:
+	"""One boot of make check (or make stress, make demo)."""
+	name: str
+	mode: str		# FERRO_MODE: m or y
+	plan: str		# the guest's plan: module or builtin
+	cmdline: str		# kernel command line
+	driver: str = ''	# the driver whose tests run ('': the board's drivers)
+	variant: str = ''	# the board's device-tree variant ('' : its tree)
+	board: str = ''		# '' : the board make check was asked for (others
+				# share its kernel)
+	broken: str = ''	# why some entries may not run ('' : all must)
+	in_check: bool = True	# debug boots: part of make check, not only stress
 
 
-# The debug kernel's boots (boards with a debug fragment): every driver's
-# tests with short stress loops, then allocation failure injection on every
-# init and probe path and a kmemleak scan (tests/guest/faults.c). make check
-# boots QEMU virt, sampling every CHECK_FAULT_STRIDE-th allocation; make
-# stress boots every board, failing each allocation in turn, with the full
-# loop counts. (name, FERRO_MODE, plan, command line, driver, board, in
-# make check)
-DEBUG_BOOTS = [
-	('debug-module', 'm', 'module', guest.PLAN_CMDLINE['module'], '', '', True),
-	('debug-builtin', 'y', 'builtin', guest.PLAN_CMDLINE['builtin'], '', '', True),
-	('debug-zcu102-module', 'm', 'module', guest.PLAN_CMDLINE['module'], 'phy',
-	 'qemu-zcu102', False),
-	('debug-zcu102-builtin', 'y', 'builtin', guest.PLAN_CMDLINE['builtin'], 'phy',
-	 'qemu-zcu102', False),
-]
+MODE_PLANS = (('m', 'module'), ('y', 'builtin'))
+
+
+def _short(board: str) -> str:
+	"""A board's name in boot names: qemu-zcu102 is zcu102."""
+	return board[len('qemu-'):] if board.startswith('qemu-') else board
+
+
+def boot_plans() -> List[BootPlan]:
+	"""make check's boots: every driver in each mode, then what the
+	registry's drivers ask for (ferro/registry.py): their own boots, boots
+	on their boards, one per mode and device-tree variant."""
+	drivers = registry.drivers()
+	out = [BootPlan(plan, mode, plan, guest.PLAN_CMDLINE[plan]) for mode, plan in MODE_PLANS]
+	for d in drivers:
+		out += [BootPlan(b.name, b.mode, 'module' if b.mode == 'm' else 'builtin', b.args,
+				 d.name, broken=b.broken) for b in d.boots]
+	for d in drivers:
+		out += [BootPlan(f'{_short(on)}-{plan}', mode, plan, guest.PLAN_CMDLINE[plan], d.name,
+				 board=on) for on in d.boards for mode, plan in MODE_PLANS]
+	for d in drivers:
+		out += [BootPlan(f'{plan}-{variant}', mode, plan, '', d.name, variant, broken=variant)
+			for variant in d.dt_variants for mode, plan in MODE_PLANS]
+	return out
+
+
+def debug_plans() -> List[BootPlan]:
+	"""The debug kernel's boots (boards with a debug fragment): every
+	driver's tests with short stress loops, then allocation failure
+	injection on every init and probe path and a kmemleak scan
+	(tests/guest/faults.c). make check boots the board it was asked for,
+	sampling every CHECK_FAULT_STRIDE-th allocation; make stress also boots
+	the drivers' own boards, failing each allocation in turn, with the full
+	loop counts."""
+	out = [BootPlan(f'debug-{plan}', mode, plan, guest.PLAN_CMDLINE[plan])
+	       for mode, plan in MODE_PLANS]
+	for d in registry.drivers():
+		out += [BootPlan(f'debug-{_short(on)}-{plan}', mode, plan, guest.PLAN_CMDLINE[plan],
+				 d.name, board=on, in_check=False)
+			for on in d.boards for mode, plan in MODE_PLANS]
+	return out
+
+
 CHECK_STRESS = 1
 CHECK_FAULT_STRIDE = 100
 FULL_STRESS = 200
@@ -130,9 +155,10 @@ def debug_boots(board: Board, builds: Dict[str, str], tally: Tally, full: bool,
 	extra = (f' ferro_debug=1 ferro_stress={stress} ferro_fault_stride={stride}' if full else
 		 f' ferro_debug=1 ferro_stress={CHECK_STRESS} ferro_fault_stride={CHECK_FAULT_STRIDE}')
 	extra += ' ferro_kasan=1' if variant == 'kasan' else ''
-	boots = [(n.replace('debug', variant, 1), m, p, c + extra, d, '', o)
-		 for n, m, p, c, d, o, in_check in DEBUG_BOOTS
-		 if (full or in_check) and (boards.load(o) if o else board).debug_kconfig]
+	boots = [dataclasses.replace(b, name=b.name.replace('debug', variant, 1),
+				     cmdline=b.cmdline + extra)
+		 for b in debug_plans()
+		 if (full or b.in_check) and (boards.load(b.board) if b.board else board).debug_kconfig]
 	guest_boots(board, builds, tally, boots, timeout=3600 if full else 600)
 
 
@@ -158,34 +184,34 @@ def host_tests(builds: Dict[str, str], kdir: str, tally: Tally) -> None:
 
 
 def guest_boots(board: Board, builds: Dict[str, str], tally: Tally,
-		boots=BOOTS, timeout: int = 120, evidence_logs: bool = False) -> List[guest.Boot]:
-	"""Boot every plan whose build exists; print and tally the KTAP results.
-	With `evidence_logs` (the board kernels' boots), those the
-	documentation's evidence comes from (evidence.boots_needed) dump the
-	kernel log, and FERRO_EVIDENCE_LOGS names them for the host tests
-	(tests/host/test_docs.py), so they need not boot again."""
+		boots: Optional[List[BootPlan]] = None, timeout: int = 120,
+		evidence_logs: bool = False) -> List[guest.Boot]:
+	"""Boot every plan (default: boot_plans()) whose build exists; print and
+	tally the KTAP results. With `evidence_logs` (the board kernels' boots),
+	those the documentation's evidence comes from (evidence.boots_needed)
+	dump the kernel log, and FERRO_EVIDENCE_LOGS names them for the host
+	tests (tests/host/test_docs.py), so they need not boot again."""
 	done = []
 	needed = evidence.boots_needed(board) if evidence_logs else []
 	given: Dict[Tuple[str, str], str] = {}
-	for name, mode, plan, cmdline, driver, variant, on in boots:
-		if mode not in builds:
-			print(f'  FAIL    boot {name}: no FERRO_MODE={mode} build', flush=True)
-			tally.add(f'boot {name}', 0, 1)
+	for p in boot_plans() if boots is None else boots:
+		if p.mode not in builds:
+			print(f'  FAIL    boot {p.name}: no FERRO_MODE={p.mode} build', flush=True)
+			tally.add(f'boot {p.name}', 0, 1)
 			continue
-		target = boards.load(on) if on else board
+		target = boards.load(p.board) if p.board else board
 
-		key = (target.name, mode)
-		kmsg = key in needed and not variant and key not in given
+		key = (target.name, p.mode)
+		kmsg = key in needed and not p.variant and key not in given
 
-		def run(target=target, name=name, mode=mode, plan=plan, cmdline=cmdline,
-			driver=driver, variant=variant, kmsg=kmsg):
+		def run(target=target, p=p, kmsg=kmsg):
 			if target.arch != board.arch:
-				raise guest.GuestError(f'board {on} does not share the {board.arch} kernel')
-			broken = variant or ('a bad parameter' if name.endswith('-bad-param') else '')
-			return guest.boot(target, builds[mode], name, plan, cmdline, driver=driver,
-					  dt_variant=variant, timeout=timeout, dump_kmsg=kmsg,
-					  broken=broken)
-		b = _tallied_boot(name, run, tally)
+				raise guest.GuestError(f'board {p.board} does not share the {board.arch} '
+						       'kernel')
+			return guest.boot(target, builds[p.mode], p.name, p.plan, p.cmdline,
+					  driver=p.driver, dt_variant=p.variant, timeout=timeout,
+					  dump_kmsg=kmsg, broken=p.broken)
+		b = _tallied_boot(p.name, run, tally)
 		if b:
 			done.append(b)
 			if kmsg:

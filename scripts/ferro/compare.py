@@ -15,8 +15,8 @@ import re
 import statistics
 from typing import Dict, List, Optional, Tuple
 
-from ferro import elf, entries, guest, inspect, kbuild, observe
-from ferro.board import Board, TOP
+from ferro import elf, entries, guest, inspect, kbuild, observe, registry
+from ferro.board import Board
 
 KMSG = re.compile(r'^# kmsg: (\d+\.\d+) (.*)$')
 FACT = re.compile(r'^# fact: (\w+)\.(\w+)=(.*)$')
@@ -144,8 +144,8 @@ class BootLog:
 
 
 def drivers() -> List[str]:
-	d = os.path.join(TOP, 'drivers')
-	return sorted(x for x in os.listdir(d) if os.path.isfile(os.path.join(d, x, 'Kconfig')))
+	"""The drivers' names, from the registry (drivers/Kconfig), sorted."""
+	return sorted(registry.names())
 
 
 def record_frames(rec: Dict[str, str]) -> List[str]:

@@ -14,7 +14,7 @@ import re
 from typing import Dict, List, Optional, Tuple
 
 from ferro import atlas, board as boards, compare, elf, entries, guest, inspect, kbuild, \
-	observe
+	observe, registry
 from ferro.board import Board, TOP
 
 OUT = os.path.join(TOP, 'Documentation', 'lifecycle', 'evidence')
@@ -40,7 +40,8 @@ def _exit_frames(log: compare.BootLog, module: str):
 
 # Drivers whose device is on another board of the same kernel: their call
 # chains come from a boot of that board.
-DRIVER_BOARD = {'phy': 'qemu-zcu102'}
+DRIVER_BOARD = {d.name: d.evidence_board for d in registry.drivers()
+		if d.evidence_board != 'qemu-virt'}
 
 
 def _entry_frames(log: compare.BootLog, module: str, event: str,

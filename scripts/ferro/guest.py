@@ -17,7 +17,7 @@ import subprocess
 import time
 from typing import List, Optional, Sequence, Tuple
 
-from ferro import ktap
+from ferro import ktap, registry
 from ferro import observe as observe_mod
 from ferro.board import Board, TOP
 from ferro.kbuild import cache_dir
@@ -48,14 +48,23 @@ def _read(path: str) -> bytes:
 
 
 def guest_init(board: Board) -> str:
-	"""The static guest init for the board's architecture, built once per source."""
+	"""The static guest init for the board's architecture, built once per
+	source. Its table of drivers comes from the registry (drivers/Kconfig):
+	the generated ferro-drivers.h, beside the binary."""
 	sources = sorted(glob.glob(os.path.join(GUEST_DIR, '*.[ch]')))
-	key = _digest(*[_read(p) for p in sources], board.cross_compile.encode())
+	header = registry.guest_header().encode()
+	key = _digest(*[_read(p) for p in sources], header, board.cross_compile.encode())
 	out = os.path.join(run_dir(board), f'ferro-init-{key}')
 	if not os.path.exists(out):
+		gen = out + '.include'
+		os.makedirs(gen, exist_ok=True)
+		with open(os.path.join(gen, 'ferro-drivers.h'), 'wb') as f:
+			f.write(header)
 		cc = board.cross_compile + 'gcc'
 		proc = subprocess.run([cc, '-static', '-pthread', '-O2', '-Wall', '-Wextra', '-Werror',
-				       '-o', out + '.tmp'] + [p for p in sources if p.endswith('.c')], capture_output=True, text=True)
+				       '-I', gen, '-o', out + '.tmp'] +
+				      [p for p in sources if p.endswith('.c')], capture_output=True, text=True)
+		shutil.rmtree(gen)
 		if proc.returncode != 0:
 			raise GuestError(f'building the guest init failed:\n{proc.stderr}')
 		os.rename(out + '.tmp', out)
@@ -130,10 +139,18 @@ def kernel_cmdline(board: Board, plan: str, args: str = '', driver: str = '',
 	"""The kernel command line that boots the self-test: console (with
 	`baud` for a real UART), no reboot loop on panic, a quiet console, the
 	log buffer, the board's and the caller's arguments, then after "--"
-	the guest init's: plan, board, driver (or all) and `last`."""
+	the guest init's: plan, board, drivers (guest_drivers) and `last`."""
 	console = f'console={board.console}' + (f',{baud}' if baud else '')
 	return ' '.join(filter(None, [console, 'panic=-1', 'quiet', LOG_BUF, board.cmdline, args,
-				      '--', plan, board.name, driver or 'all', last]))
+				      '--', plan, board.name, guest_drivers(board, driver), last]))
+
+
+def guest_drivers(board: Board, driver: str = '') -> str:
+	"""The guest init's driver argument: `driver`, else the drivers the
+	board runs (Board.drivers, comma-separated), else all."""
+	if driver:
+		return driver
+	return ','.join(board.drivers) if board.drivers else 'all'
 
 
 # The guest's stress loops run 50 cycles unless ferro_stress=N says
@@ -142,12 +159,13 @@ def kernel_cmdline(board: Board, plan: str, args: str = '', driver: str = '',
 SHORT_LOOPS = 2
 
 # The kernel command line of each plan's standard boot (make check, compare,
-# docs): initcall_debug for the initcall timeline, and for built-in
-# ferro_null the parameters a module boot gives at load.
+# docs): initcall_debug for the initcall timeline, and for the built-in
+# drivers the parameters a module boot gives at load (each driver's
+# builtin_args, ferro/registry.py).
 PLAN_CMDLINE = {
 	'module': 'initcall_debug',
-	'builtin': 'initcall_debug ferro_null.capacity_mb=8 ferro_null.block_size=4096 '
-		   'ferro_null.memory_backed=1 ferro_null.completion=1',
+	'builtin': ' '.join(['initcall_debug'] + [d.builtin_args for d in registry.drivers()
+						  if d.builtin_args]),
 }
 
 

@@ -76,7 +76,7 @@ def cmdline(board: Board, mode: str) -> str:
 	return ' '.join(filter(None, [
 		f'console={board.console},115200', f'root=PARTUUID={root_partuuid()}',
 		'rootfstype=ext4', 'rootwait', 'ro', 'quiet', guest.LOG_BUF, guest.PLAN_CMDLINE[plan],
-		'--', plan, board.name, 'all']))
+		'--', plan, board.name, guest.guest_drivers(board)]))
 
 
 def config_txt(board: Board) -> str:

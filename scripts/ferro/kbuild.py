@@ -16,7 +16,7 @@ import threading
 import time
 from typing import Dict, List, Optional, Tuple
 
-from ferro import board as boards, chroot
+from ferro import board as boards, chroot, registry
 from ferro.board import Board, TOP
 
 MODES = ('m', 'y')
@@ -68,14 +68,8 @@ def _kconfig_symbols(path: str) -> List[str]:
 
 
 def ferro_symbols() -> List[str]:
-	"""Every tristate Ferro driver symbol, from the drivers' Kconfig files."""
-	syms = []
-	drivers = os.path.join(TOP, 'drivers')
-	for d in sorted(os.listdir(drivers)):
-		kconfig = os.path.join(drivers, d, 'Kconfig')
-		if os.path.isfile(kconfig):
-			syms += _kconfig_symbols(kconfig)
-	return syms
+	"""Every tristate Ferro driver symbol, from the registry (drivers/Kconfig)."""
+	return [d.symbol for d in registry.drivers()]
 
 
 def fixture_symbols() -> List[str]:

@@ -7,14 +7,10 @@
 
 #include <stddef.h>
 
-void lifecycle_module(void);
-void lifecycle_builtin(void);
-void cpufreq_module(void);
-void cpufreq_builtin(void);
-void phy_module(void);
-void phy_builtin(void);
-void null_module(void);
-void null_builtin(void);
+/* <name>_module() and <name>_builtin() of every driver of the registry. */
+#define FERRO_DRIVER_DECLARE
+#include "ferro-drivers.h"
+#undef FERRO_DRIVER_DECLARE
 void bench_plan(void);
 void null_stress(const char *plan);
 void phy_stress(const char *plan);

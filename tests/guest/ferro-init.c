@@ -4,7 +4,7 @@
  *
  * The harness boots a kernel with "-- <plan> <board> [<driver>|all [kmsg]]"
  * at the end of the command line; the kernel hands those words to init as
- * argv. <driver> limits the run to one driver, "kmsg" makes the guest print
+ * argv. <driver> limits the run to those drivers (comma-separated), "kmsg" makes the guest print
  * the whole kernel log at the end (for the compare report). The plan says
  * how Ferro was built:
  *   module   drivers are /lib/modules/ferro/ferro_*.ko: load, inspect, unload them
@@ -78,38 +78,34 @@ static void check_board(const char *board)
 }
 
 /*
- * The general-purpose boards: their device trees have Ferro's cpufreq node
- * (QEMU virt's merged tree, the Pi overlays) and they run every driver;
- * qemu-zcu102 is there for ferro_phy alone.
- */
-static const char *const main_boards[] = { "qemu-virt", "rpi4", "rpi5", NULL };
-
-/*
- * Each driver's checks, per build mode, and the boards they run on (NULL:
- * any board; the driver's tests find out themselves what the board has).
- * Later drivers add a line here.
+ * Each driver's checks, per build mode: <name>_module() and <name>_builtin()
+ * of tests/guest/<name>.c, for every driver of the registry (drivers/Kconfig,
+ * which the harness turns into ferro-drivers.h). Which drivers a board runs
+ * is the harness's to say (Board.drivers): argv[3].
  */
 static const struct driver_tests {
 	const char *name;
 	void (*module)(void);
 	void (*builtin)(void);
-	const char *const *boards;
 } drivers[] = {
-	{ "lifecycle", lifecycle_module, lifecycle_builtin, NULL },
-	{ "cpufreq", cpufreq_module, cpufreq_builtin, main_boards },
-	{ "phy", phy_module, phy_builtin, NULL },
-	{ "null", null_module, null_builtin, main_boards },
+#define FERRO_DRIVER(name) { #name, name##_module, name##_builtin },
+#include "ferro-drivers.h"
+#undef FERRO_DRIVER
 };
 
-static int runs_on(const struct driver_tests *t, const char *board)
+/* Whether `name` is in the comma-separated list `only` ("" is every driver). */
+static int wanted(const char *only, const char *name)
 {
-	const char *const *b;
+	size_t len = strlen(name);
+	const char *p = only;
 
-	if (!t->boards)
+	if (!*only)
 		return 1;
-	for (b = t->boards; *b; b++)
-		if (strcmp(*b, board) == 0)
+	while ((p = strstr(p, name))) {
+		if ((p == only || p[-1] == ',') && (p[len] == ',' || p[len] == '\0'))
 			return 1;
+		p += len;
+	}
 	return 0;
 }
 
@@ -148,9 +144,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < ARRAY_SIZE(drivers) && *plan && strcmp(plan, "bench"); i++) {
 		char needle[64];
 
-		if (*only && strcmp(only, drivers[i].name))
-			continue;
-		if (!runs_on(&drivers[i], board))
+		if (!wanted(only, drivers[i].name))
 			continue;
 		ran_names[ran++] = drivers[i].name;
 		if (strcmp(plan, "module") == 0)
@@ -161,7 +155,7 @@ int main(int argc, char **argv)
 		diag_log(needle);
 	}
 	if (*only && !ran)
-		result(0, "driver_known", "no tests for driver '%s'", only);
+		result(0, "driver_known", "no tests for drivers '%s'", only);
 	/* The debug kernel's boots: fault injection and kmemleak (faults.c). */
 	if (getenv("ferro_debug") && (!strcmp(plan, "module") || !strcmp(plan, "builtin")))
 		debug_plan(plan, ran_names, ran);
