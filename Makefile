@@ -123,7 +123,10 @@ kasan: kernel-src
 	@scripts/setup-chroot llvm
 	@scripts/run-checks --board $(BOARD) --kdir $(KSRC) --jobs $(JOBS) --kasan $(KASAN_STRESS)
 
-test-host:
+# The host tests alone: the toolchain and the pinned source first (deps,
+# kernel-src); tests that need a kernel build use the cached ones or say
+# which make target makes them.
+test-host: kernel-src
 	@python3 -m unittest discover -s tests/host -t . -q
 
 # Out-of-tree build of the Ferro modules against a configured and built

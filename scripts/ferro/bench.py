@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0
 """make bench: parse the guest's "# bench:" lines, take medians, compare."""
 
-import re
 import statistics
 from typing import Dict, List, Tuple
+
+from ferro import protocol
 
 # The driver every other is compared with.
 REFERENCE = 'null_blk'
@@ -11,8 +12,6 @@ REFERENCE = 'null_blk'
 WORKLOADS = ('randread_qd1', 'randread_qd32', 'randread_qd8_t4', 'seqwrite_qd1',
 	     'seqwrite_qd32')
 
-LINE = re.compile(r'# bench: config=(\S+) driver=(\S+) workload=(\S+) threads=(\d+) qd=(\d+) '
-		  r'run=(\d+) value=([0-9.]+) unit=(\S+)')
 
 Key = Tuple[str, str, str]	# (config, workload, driver)
 
@@ -22,16 +21,16 @@ def parse(texts: List[str]) -> Dict[Key, List[Tuple[int, float]]]:
 	driver): (boot index, value) in boot and run order."""
 	out: Dict[Key, List[Tuple[int, float]]] = {}
 	for boot, text in enumerate(texts):
-		for m in LINE.finditer(text):
-			config, driver, workload, _, _, _, value, _ = m.groups()
-			out.setdefault((config, workload, driver), []).append((boot, float(value)))
+		for b in protocol.of_kind(text, 'bench'):
+			out.setdefault((b['config'], b['workload'], b['driver']), []).append(
+				(boot, b['value']))
 	return out
 
 
 def shapes(texts: List[str]) -> Dict[str, Tuple[int, int, str]]:
 	"""Each workload's threads, requests in flight per thread, and unit."""
-	return {m.group(3): (int(m.group(4)), int(m.group(5)), m.group(8))
-		for text in texts for m in LINE.finditer(text)}
+	return {b['workload']: (b['threads'], b['qd'], b['unit'])
+		for text in texts for b in protocol.of_kind(text, 'bench')}
 
 
 def table(samples: Dict[Key, List[Tuple[int, float]]],
@@ -69,16 +68,12 @@ def rst(rows: List[Dict], command: str, about: str) -> str:
 	return (f'{about}\n\nReproduce with::\n\n   {command}\n\n' + '\n'.join(lines) + '\n')
 
 
-PROFILE = re.compile(r'# profile: driver=(\S+) symbol=(.+?) samples=(\d+) of=(\d+)')
-
-
 def profile(text: str) -> Dict[str, List[Tuple[str, int, int]]]:
 	"""The guest's sampled profile: per driver, (function, samples, total)
 	in descending order."""
 	out: Dict[str, List[Tuple[str, int, int]]] = {}
-	for m in PROFILE.finditer(text):
-		out.setdefault(m.group(1), []).append((m.group(2).strip(), int(m.group(3)),
-						       int(m.group(4))))
+	for p in protocol.of_kind(text, 'profile'):
+		out.setdefault(p['driver'], []).append((p['symbol'], p['samples'], p['of']))
 	return out
 
 

@@ -15,18 +15,12 @@ import re
 import statistics
 from typing import Dict, List, Optional, Tuple
 
-from ferro import elf, entries, guest, inspect, kbuild, observe, registry
+from ferro import elf, entries, guest, inspect, kbuild, observe, protocol, registry
 from ferro.board import Board
 
-KMSG = re.compile(r'^# kmsg: (\d+\.\d+) (.*)$')
-FACT = re.compile(r'^# fact: (\w+)\.(\w+)=(.*)$')
-RECORD = re.compile(r'^# record \((module|built-in)\):$')
 CALLING = re.compile(r'^calling  (\S+?)\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[(\w+)\])? @ (\d+)$')
 INITCALL = re.compile(r'^initcall (\S+?)\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[(\w+)\])? '
 		      r'returned (-?\d+) after (\d+) usecs$')
-# The guest's report of one observed entry (tests/guest/entries.c).
-ENTRY = re.compile(r'^# entry: (?P<module>\S+) (?P<event>\S+) hits=(?P<hits>-?\d+)(?P<more>\+?) '
-		   r'caller=(?P<caller>\S+) state=(?P<state>\S+) chain=(?P<chain>.*)$')
 FREED = re.compile(r'^Freeing unused kernel memory: (\d+)K$')
 MODES = (('module', 'm'), ('built-in', 'y'))
 
@@ -40,43 +34,18 @@ class BootLog:
 		self.records: List[Dict[str, str]] = []
 		# Observed entries by kprobe event name.
 		self.entries: Dict[str, Dict] = {}
-		current: Optional[Dict[str, str]] = None
-		lines = text.splitlines()
-		# With a full dump, the kernel log is taken from it alone: the
-		# per-driver excerpts printed before it would count twice.
-		if '# kmsg-dump: begin' in lines:
-			cut = lines.index('# kmsg-dump: begin')
-			lines = [l for l in lines[:cut] if not l.startswith('# kmsg: ')] + lines[cut:]
-		for raw in lines:
-			line = raw.rstrip('\r')
-			if current is not None:
-				if line.startswith('#   ') and ': ' in line:
-					k, v = line[4:].split(': ', 1)
-					current[k] = v
-					continue
-				current = None
-			m = KMSG.match(line)
-			if m:
-				self.kmsg.append((float(m.group(1)), m.group(2)))
-				continue
-			m = ENTRY.match(line)
-			if m:
-				g = m.groupdict()
-				self.entries[g['event']] = {
-					'module': g['module'], 'hits': int(g['hits']),
-					# "N+": its probe was disabled after the first record
-					'hits_at_least': bool(g['more']),
-					'caller': None if g['caller'] == '-' else g['caller'],
-					'system_state': None if g['state'] == '-' else g['state'],
-					'chain': [] if g['chain'] == '-' else g['chain'].split(' < ')}
-				continue
-			m = FACT.match(line)
-			if m:
-				self.facts[(m.group(1), m.group(2))] = m.group(3)
-				continue
-			if RECORD.match(line):
-				current = {}
-				self.records.append(current)
+		# With a full dump, the kernel log is taken from it alone
+		# (protocol.lines drops the excerpts printed before it).
+		for line in protocol.lines(text):
+			f = line.fields
+			if line.kind == 'kmsg':
+				self.kmsg.append((f['time'], f['text']))
+			elif line.kind == 'entry':
+				self.entries[f['event']] = {k: v for k, v in f.items() if k != 'event'}
+			elif line.kind == 'fact':
+				self.facts[(f['driver'], f['key'])] = f['value']
+			elif line.kind == 'record':
+				self.records.append(f['fields'])
 
 	def initcalls(self) -> List[Dict]:
 		"""Every initcall_debug call: function, module, start, duration, result."""

@@ -1,0 +1,61 @@
+# SPDX-License-Identifier: GPL-2.0
+"""The guest's output protocol (scripts/ferro/protocol.py): each kind, the
+record blocks, the kernel log dump, and what is not the protocol's."""
+
+import unittest
+
+import tests.host.common as common
+
+from ferro import protocol
+
+LOG = '''\
+[    1.000000] some kernel message
+# kmsg: 1.500000 ferro_null: early excerpt
+ok 1 module_load
+# fact: null.capacity_mb=8
+# entry: ferro_null queue_rq hits=3+ caller=blk_mq_dispatch_rq_list state=SYSTEM_RUNNING chain=a < b
+# entry: ferro_phy probe hits=0 caller=- state=- chain=-
+# bench: config=default driver=ferro_null workload=randread_qd1 threads=1 qd=1 run=2 value=12.5 unit=kiops
+# profile: driver=ferro_null symbol=queue_rq  samples=40 of=100
+# record (module):
+#   event: init
+#   frames: 2
+not ok 2 something
+# fact: broken line without a dot
+# kmsg-dump: begin
+# kmsg: 0.100000 first record
+# kmsg: 1.500000 ferro_null: early excerpt
+'''
+
+
+class Protocol(unittest.TestCase):
+
+	def test_each_kind(self):
+		self.assertTrue(common.TOP)	# common puts scripts/ on the path
+		got = list(protocol.lines(LOG))
+		kinds = [line.kind for line in got]
+		self.assertEqual(kinds, ['fact', 'entry', 'entry', 'bench', 'profile', 'record',
+					 'kmsg', 'kmsg'])
+		fact, e1, e2, bench, prof, rec, k1, k2 = (line.fields for line in got)
+		self.assertEqual(fact, {'driver': 'null', 'key': 'capacity_mb', 'value': '8'})
+		self.assertEqual((e1['hits'], e1['hits_at_least'], e1['chain']), (3, True, ['a', 'b']))
+		self.assertEqual((e2['caller'], e2['system_state'], e2['chain']), (None, None, []))
+		self.assertEqual((bench['threads'], bench['value'], bench['unit']), (1, 12.5, 'kiops'))
+		self.assertEqual((prof['symbol'], prof['samples'], prof['of']), ('queue_rq', 40, 100))
+		self.assertEqual(rec, {'mode': 'module', 'fields': {'event': 'init', 'frames': '2'}})
+		# The dump replaces the excerpts printed before it.
+		self.assertEqual([k1['text'], k2['time']], ['first record', 1.5])
+
+	def test_not_the_protocols(self):
+		for line in ('ok 1 x', '[    1.0] # kmsg: 1.0 x', '# kmsg: soon x', '# entries: 3 armed',
+			     '# fact: x=1', '#   key: value'):
+			self.assertIsNone(protocol.parse_line(line), line)
+
+	def test_without_dump_excerpts_stay(self):
+		text = LOG.split('# kmsg-dump: begin')[0]
+		self.assertEqual([k['text'] for k in protocol.of_kind(text, 'kmsg')],
+				 ['ferro_null: early excerpt'])
+
+
+if __name__ == '__main__':
+	unittest.main()
