@@ -7,6 +7,7 @@ from ferro.board import Board, SdCard
 BOARD = Board(
 	name='rpi4',
 	description='Raspberry Pi 4 Model B',
+	compatible='raspberrypi,4-model-b',
 	arch='arm64',
 	cross_compile='aarch64-linux-gnu-',
 	kernel_image='arch/arm64/boot/Image',

@@ -7,6 +7,7 @@ from ferro.board import Board, SdCard
 BOARD = Board(
 	name='rpi5',
 	description='Raspberry Pi 5',
+	compatible='raspberrypi,5-model-b',
 	arch='arm64',
 	cross_compile='aarch64-linux-gnu-',
 	kernel_image='arch/arm64/boot/Image',

@@ -10,7 +10,7 @@
 
 use crate::opp_table::table_of_cpumask;
 use kernel::{
-    clk::{Clk, Hertz},
+    clk::Clk,
     cpu::{self, CpuId},
     cpufreq,
     cpumask::CpumaskVar,
@@ -22,45 +22,20 @@ use kernel::{
     str::CString,
 };
 
-/// One frequency domain, owning its OPP table and cpufreq frequency table.
+/// One frequency domain: the OPP table its CPUs share, added (from the
+/// device tree) or shared out (run-time OPPs) by the probe, and kept for as
+/// long as the device is bound. Each cpufreq policy takes its own reference
+/// to the table in `init`.
 ///
 /// Fields drop in declaration order, the reverse of how they were set up:
-/// the frequency table (made from the OPP table), then the OPP table, then
-/// the regulator configuration the OPP table was created with.
+/// the OPP table, then the regulator configuration it was created with.
 pub(crate) struct Domain {
-    /// The cpufreq frequency table, sorted by the OPP library (ascending).
-    pub(crate) freq_table: opp::FreqTable,
-    /// The OPP table shared by [`Domain::cpus`]; `set_rate` goes through it.
-    pub(crate) opp_table: opp::Table,
+    _opp_table: opp::Table,
     _supply: Option<opp::ConfigToken>,
     /// The CPUs of the domain, lowest first.
-    pub(crate) cpus: KVec<u32>,
+    cpus: KVec<u32>,
     /// Number of OPPs in the table.
     pub(crate) opps: u32,
-    /// The slowest OPP, where an offline domain is parked.
-    pub(crate) lowest: Hertz,
-    /// Worst-case time for a frequency change, from the OPP table.
-    pub(crate) latency_ns: u32,
-    /// The OPP marked `opp-suspend` in the device tree, or zero.
-    pub(crate) suspend: Hertz,
-}
-
-// SAFETY: Every field is a handle to a kernel object that any thread may use:
-// OPP tables and regulator configurations are protected by the OPP library's
-// own locks, and the frequency table is written once by
-// `dev_pm_opp_init_cpufreq_table` before the domain is shared and only read
-// afterwards (by the cpufreq core under its policy locks, and by us).
-unsafe impl Send for Domain {}
-
-// SAFETY: See the `Send` implementation: shared access only reads the
-// frequency table and calls into the OPP library, which locks internally.
-unsafe impl Sync for Domain {}
-
-impl Domain {
-    /// Whether `cpu` belongs to this domain.
-    pub(crate) fn has(&self, cpu: u32) -> bool {
-        self.cpus.contains(&cpu)
-    }
 }
 
 /// The OPP library's per-device configuration callbacks: none are needed.
@@ -100,7 +75,7 @@ pub(crate) fn probe_error(err: Error, missing: bool) -> Error {
 pub(crate) fn build_all(dev: &Device, source: OppSource) -> Result<KVec<Domain>> {
     let mut domains: KVec<Domain> = KVec::new();
     for id in 0..cpu::nr_cpu_ids() {
-        if domains.iter().any(|d| d.has(id)) {
+        if domains.iter().any(|d| d.cpus.contains(&id)) {
             continue;
         }
         let Some(cpu) = CpuId::from_u32(id) else {
@@ -216,12 +191,10 @@ fn build(dev: &Device, cpu: CpuId, cpu_dev: &Device, source: OppSource) -> Resul
             false,
         ));
     }
-    let freq_table = opp_table
+    // What each policy's `init` will do: fail here, with the reason.
+    opp_table
         .cpufreq_table()
         .map_err(|e| fail(dev, id, "cannot build the frequency table", e, false))?;
-    let lowest = freq_table.freq(first_index())?;
-    let latency = opp_table.max_transition_latency_ns();
-    let suspend = opp_table.suspend_freq();
 
     let mut cpus = KVec::new();
     for other in 0..cpu::nr_cpu_ids() {
@@ -233,20 +206,16 @@ fn build(dev: &Device, cpu: CpuId, cpu_dev: &Device, source: OppSource) -> Resul
     }
 
     Ok(Domain {
-        freq_table,
-        opp_table,
+        _opp_table: opp_table,
         _supply: supply,
         cpus,
         opps,
-        lowest,
-        latency_ns: transition_latency(latency),
-        suspend,
     })
 }
 
 /// The index of the first entry of a frequency table.
-fn first_index() -> cpufreq::TableIndex {
-    // SAFETY: Index 0 exists: the table was built from at least one OPP.
+pub(crate) fn first_index() -> cpufreq::TableIndex {
+    // SAFETY: Index 0 exists: the probe checked that the table has OPPs.
     unsafe { cpufreq::TableIndex::new(0) }
 }
 

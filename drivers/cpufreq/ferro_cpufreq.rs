@@ -16,6 +16,10 @@
 //! with the cpufreq core calls `init` for each policy, and governors call
 //! `target_index`. Unbinding drops `Bound`: the cpufreq registration first
 //! (the core calls `exit` for every policy), then the domains.
+//!
+//! Nothing is global: the bound device owns the domains (their OPP tables),
+//! and each policy's `init` takes its own reference to its CPUs' table, as
+//! `rcpufreq_dt` does.
 
 mod domain;
 #[path = "../../kext/opp_table.rs"]
@@ -23,8 +27,14 @@ mod opp_table;
 
 use domain::{Domain, OppSource};
 use kernel::{
-    clk::Clk, cpu, cpufreq, device::Core, driver, macros::vtable, of, platform, prelude::*,
-    sync::Arc,
+    clk::{Clk, Hertz},
+    cpu, cpufreq,
+    cpumask::CpumaskVar,
+    device::Core,
+    driver,
+    macros::vtable,
+    of, opp, platform,
+    prelude::*,
 };
 
 module! {
@@ -38,15 +48,6 @@ module! {
 /// The name of the platform driver and of the cpufreq driver.
 const DRIVER_NAME: &CStr = c"ferro-cpufreq";
 
-// The domains of the bound device. A static because the cpufreq core hands
-// its callbacks a policy, never the driver's device; `Bound` empties it on
-// unbind, after the cpufreq registration is gone.
-kernel::sync::global_lock! {
-    // SAFETY: Initialised by `FerroCpufreqModule::init` before the platform
-    // driver, the only user, is registered; once per load of this module.
-    unsafe(uninit) static DOMAINS: Mutex<KVec<Arc<Domain>>> = KVec::new();
-}
-
 /// The module: owns the platform driver's registration.
 #[pin_data]
 struct FerroCpufreqModule {
@@ -56,8 +57,6 @@ struct FerroCpufreqModule {
 
 impl kernel::InPlaceModule for FerroCpufreqModule {
     fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
-        // SAFETY: This is the module's init, which C calls exactly once.
-        unsafe { DOMAINS.init() };
         try_pin_init!(Self {
             _driver <- driver::Registration::new(DRIVER_NAME, module),
         })
@@ -77,19 +76,7 @@ struct FerroCpufreq;
 /// (the core calls `exit` for every policy), then the domains.
 struct Bound {
     _registration: cpufreq::Registration<Callbacks>,
-    _domains: PublishedDomains,
-}
-
-/// Empties `DOMAINS` when dropped.
-struct PublishedDomains;
-
-impl Drop for PublishedDomains {
-    fn drop(&mut self) {
-        let domains = core::mem::take(&mut *DOMAINS.lock());
-        // Dropped outside the lock: freeing OPP tables takes the OPP
-        // library's locks.
-        drop(domains);
-    }
+    _domains: KVec<Domain>,
 }
 
 impl FerroCpufreq {
@@ -99,25 +86,7 @@ impl FerroCpufreq {
             _ => OppSource::DeviceTree,
         };
         let built = domain::build_all(dev, source)?;
-        let count = built.len();
-        let mut opps = 0u32;
-        for d in built.iter() {
-            opps += d.opps;
-        }
-
-        let mut shared = KVec::with_capacity(built.len(), GFP_KERNEL)?;
-        for d in built {
-            shared.push(Arc::new(d, GFP_KERNEL)?, GFP_KERNEL)?;
-        }
-        {
-            let mut published = DOMAINS.lock();
-            if !published.is_empty() {
-                dev_err!(dev, "another ferro,cpufreq device is already bound\n");
-                return Err(EBUSY);
-            }
-            *published = shared;
-        }
-        let domains = PublishedDomains;
+        let opps: u32 = built.iter().map(|d| d.opps).sum();
 
         let registration = cpufreq::Registration::<Callbacks>::new().inspect_err(|e| {
             dev_err!(dev, "cannot register with the cpufreq core ({:?})\n", e);
@@ -125,13 +94,13 @@ impl FerroCpufreq {
         dev_info!(
             dev,
             "{} frequency domain(s), {} OPPs ({:?} OPPs)\n",
-            count,
+            built.len(),
             opps,
             source
         );
         Ok(Bound {
             _registration: registration,
-            _domains: domains,
+            _domains: built,
         })
     }
 }
@@ -149,16 +118,15 @@ impl platform::Driver for FerroCpufreq {
     }
 }
 
-/// What a cpufreq policy owns while it exists.
+/// What a cpufreq policy owns while it exists: its own reference to the OPP
+/// table of its CPUs, the frequency table made from it, and the CPU clock
+/// (also stored in the policy for `cpufreq_generic_get`).
 struct PolicyData {
-    domain: Arc<Domain>,
-    /// The CPU clock, also stored in the policy for `cpufreq_generic_get`.
+    opp_table: opp::Table,
+    freq_table: opp::FreqTable,
+    /// The slowest OPP, where an offline domain is parked.
+    lowest: Hertz,
     _clk: Clk,
-}
-
-/// The domain of `cpu`, if the bound device built one for it.
-fn domain_of(cpu: u32) -> Option<Arc<Domain>> {
-    DOMAINS.lock().iter().find(|d| d.has(cpu)).cloned()
 }
 
 /// The cpufreq driver's callbacks.
@@ -175,33 +143,43 @@ impl cpufreq::Driver for Callbacks {
 
     fn init(policy: &mut cpufreq::Policy) -> Result<Self::PData> {
         let cpu = policy.cpu();
-        let domain = domain_of(cpu.as_u32()).ok_or_else(|| {
-            pr_err!("cpu{}: not in any frequency domain\n", cpu.as_u32());
-            ENODEV
-        })?;
         // SAFETY: CPU devices are never freed, and are unregistered only by
         // physical hot-removal, which the cpufreq core handles by removing
         // the policy first; the device is used within this call only.
         let cpu_dev = unsafe { cpu::from_cpu(cpu)? };
-        // SAFETY: The policy keeps `domain` (and so the table) alive in its
-        // data until `exit`, after which the core no longer reads the table.
-        unsafe { policy.set_freq_table(&domain.freq_table) };
+        // The table the probe added (or shared out) for the CPU's domain.
+        let mut opp_table = opp::Table::from_dev(cpu_dev).inspect_err(|_| {
+            pr_err!("cpu{}: not in any frequency domain\n", cpu.as_u32());
+        })?;
+        let mut cpus = CpumaskVar::new_zero(GFP_KERNEL)?;
+        opp::Table::sharing_cpus(cpu_dev, &mut cpus)?;
+        let freq_table = opp_table.cpufreq_table()?;
+        let lowest = freq_table.freq(domain::first_index())?;
+        // SAFETY: The policy data keeps `freq_table` until `exit`, after
+        // which the core no longer reads it.
+        unsafe { policy.set_freq_table(&freq_table) };
         // SAFETY: The clock is kept in the policy data until `exit`.
         let clk = unsafe { policy.set_clk(cpu_dev, None)? };
-        for &other in domain.cpus.iter() {
-            if let Some(c) = cpu::CpuId::from_u32(other) {
-                policy.cpus().set(c);
-            }
-        }
+        cpus.copy(policy.cpus());
         policy
             .set_dvfs_possible_from_any_cpu(true)
-            .set_transition_latency_ns(domain.latency_ns)
-            .set_suspend_freq(domain.suspend);
-        Ok(KBox::new(PolicyData { domain, _clk: clk }, GFP_KERNEL)?)
+            .set_transition_latency_ns(domain::transition_latency(
+                opp_table.max_transition_latency_ns(),
+            ))
+            .set_suspend_freq(opp_table.suspend_freq());
+        Ok(KBox::new(
+            PolicyData {
+                opp_table,
+                freq_table,
+                lowest,
+                _clk: clk,
+            },
+            GFP_KERNEL,
+        )?)
     }
 
     fn exit(_policy: &mut cpufreq::Policy, _data: Option<Self::PData>) -> Result {
-        // Dropping `_data` releases the policy's domain and clock.
+        // Dropping `_data` releases the policy's tables and clock.
         Ok(())
     }
 
@@ -217,11 +195,11 @@ impl cpufreq::Driver for Callbacks {
         // The last CPU of the domain is going down: park the clock at the
         // slowest OPP. The policy data stays for `online`.
         let data: &PolicyData = policy.data::<Self::PData>().ok_or(ENODEV)?;
-        data.domain.opp_table.set_rate(data.domain.lowest)?;
+        data.opp_table.set_rate(data.lowest)?;
         pr_info!(
             "policy{}: offline, parked at {} kHz\n",
             cpu,
-            data.domain.lowest.as_khz()
+            data.lowest.as_khz()
         );
         Ok(())
     }
@@ -236,8 +214,8 @@ impl cpufreq::Driver for Callbacks {
 
     fn target_index(policy: &mut cpufreq::Policy, index: cpufreq::TableIndex) -> Result {
         let data: &PolicyData = policy.data::<Self::PData>().ok_or(ENODEV)?;
-        let freq = data.domain.freq_table.freq(index)?;
-        data.domain.opp_table.set_rate(freq)
+        let freq = data.freq_table.freq(index)?;
+        data.opp_table.set_rate(freq)
     }
 
     fn get(policy: &mut cpufreq::Policy) -> Result<u32> {

@@ -46,6 +46,10 @@ class Board:
 	# sets a string property, "NODE -PROP" deletes one.
 	qemu_dt_edits: List[str] = dataclasses.field(default_factory=list)
 	qemu_console: Optional[str] = None  # where QEMU's model differs from the board
+	# A real board's root compatible in its mainline device tree, which
+	# the guest checks (ferro_compatible= on the command line); QEMU
+	# boards carry a ferro,board property in Ferro's tree instead.
+	compatible: Optional[str] = None
 	# The drivers the board runs (None: every driver); a board that is
 	# there for one driver's hardware names it, e.g. qemu-zcu102's PHY.
 	drivers: Optional[List[str]] = None
@@ -55,6 +59,11 @@ class Board:
 	# Fragments the KASAN kernel adds on top of the debug kernel's (a
 	# clang-built kernel: make kasan).
 	kasan_kconfig: List[str] = dataclasses.field(default_factory=list)
+
+	def guest_env(self) -> str:
+		"""Kernel command-line words that reach the guest init as
+		environment variables: what it checks the board by."""
+		return f'ferro_compatible={self.compatible}' if self.compatible else ''
 
 	@property
 	def folder(self) -> str:

@@ -141,7 +141,8 @@ def kernel_cmdline(board: Board, plan: str, args: str = '', driver: str = '',
 	log buffer, the board's and the caller's arguments, then after "--"
 	the guest init's: plan, board, drivers (guest_drivers) and `last`."""
 	console = f'console={board.console}' + (f',{baud}' if baud else '')
-	return ' '.join(filter(None, [console, 'panic=-1', 'quiet', LOG_BUF, board.cmdline, args,
+	return ' '.join(filter(None, [console, 'panic=-1', 'quiet', LOG_BUF, board.cmdline,
+				      board.guest_env(), args,
 				      '--', plan, board.name, guest_drivers(board, driver), last]))
 
 

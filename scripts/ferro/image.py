@@ -75,7 +75,8 @@ def cmdline(board: Board, mode: str) -> str:
 	plan = PLANS[mode]
 	return ' '.join(filter(None, [
 		f'console={board.console},115200', f'root=PARTUUID={root_partuuid()}',
-		'rootfstype=ext4', 'rootwait', 'ro', 'quiet', guest.LOG_BUF, guest.PLAN_CMDLINE[plan],
+		'rootfstype=ext4', 'rootwait', 'ro', 'quiet', guest.LOG_BUF, board.guest_env(),
+		guest.PLAN_CMDLINE[plan],
 		'--', plan, board.name, guest.guest_drivers(board)]))
 
 

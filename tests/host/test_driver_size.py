@@ -1,0 +1,58 @@
+# SPDX-License-Identifier: GPL-2.0
+"""A Ferro driver reads beside its in-tree anchor: at most twice its size.
+
+Counted as the lines of drivers/<name>/*.rs before each file's KUnit test
+module; what the kernel crate lacks lives in kext/ and is not counted (see
+Documentation/kext.rst). The anchors are counted in the pinned kernel tree.
+"""
+
+import glob
+import os
+import unittest
+
+from tests.host.common import TOP, kernel_source
+
+# driver: (anchor files in the kernel tree, how many times their size)
+ANCHORS = {
+	'cpufreq': (('drivers/cpufreq/rcpufreq_dt.rs',), 2),
+	'phy': (('drivers/net/phy/qt2025.rs', 'drivers/net/phy/ax88796b_rust.rs'), 2),
+}
+
+
+def lines_before_tests(path):
+	n = 0
+	with open(path) as f:
+		for line in f:
+			if line.startswith('#[kunit_tests('):
+				break
+			n += 1
+	return n
+
+
+def driver_lines(name):
+	files = glob.glob(os.path.join(TOP, 'drivers', name, '*.rs'))
+	if not files:
+		raise AssertionError(f'drivers/{name} has no Rust sources')
+	return sum(lines_before_tests(p) for p in files)
+
+
+class Size(unittest.TestCase):
+
+	def test_drivers_within_twice_their_anchor(self):
+		ksrc = kernel_source()
+		for name, (anchors, factor) in ANCHORS.items():
+			limit = factor * sum(lines_before_tests(os.path.join(ksrc, a)) for a in anchors)
+			got = driver_lines(name)
+			self.assertGreater(limit, 100, anchors)
+			self.assertLessEqual(got, limit, f'ferro_{name}: {got} lines, at most {factor}x '
+					     f'{" + ".join(anchors)} = {limit}')
+
+	def test_kunit_tests_are_not_counted(self):
+		path = os.path.join(TOP, 'drivers', 'cpufreq', 'domain.rs')
+		with open(path) as f:
+			total = sum(1 for _ in f)
+		self.assertLess(lines_before_tests(path), total)
+
+
+if __name__ == '__main__':
+	unittest.main()
