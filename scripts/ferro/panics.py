@@ -88,11 +88,11 @@ def _local_branches(e: elf.Elf, exec_secs: Set[int], funcs: Dict) -> List:
 	return out
 
 
-def sites(e: elf.Elf) -> List[Site]:
-	"""Every own function of the .ko that calls a panic entry point."""
+def graph(e: elf.Elf):
+	"""The .ko's call graph: (demangled names, direct calls by caller,
+	functions whose address is taken), all by symbol name."""
 	if e.machine not in CALLS:
 		raise elf.ElfError(f'{e.path}: unsupported machine {e.machine}')
-	crate = _crate(e)
 	call_types = CALLS[e.machine]
 	exec_secs = {s.index for s in e.sections if s.flags & entries.SHF_EXECINSTR}
 	funcs = {}
@@ -131,6 +131,16 @@ def sites(e: elf.Elf) -> List[Site]:
 	if e.machine == 183:
 		for caller, callee in _local_branches(e, exec_secs, funcs):
 			calls.setdefault(caller, set()).add(callee)
+	return names, calls, taken
+
+
+def reachable(e: elf.Elf) -> Dict[str, List[str]]:
+	"""Every function C can reach outside KUnit test code, by symbol name:
+	its call path from an entry or an address-taken function (names)."""
+	return _paths(*graph(e))
+
+
+def _paths(names: Dict[str, str], calls: Dict[str, Set[str]], taken: Set[str]) -> Dict[str, List[str]]:
 	roots = {n for n in taken if not TEST_CODE.search(names.get(n, n))}
 	via: Dict[str, List[str]] = {r: [r] for r in roots}
 	todo = sorted(roots)
@@ -140,6 +150,14 @@ def sites(e: elf.Elf) -> List[Site]:
 			if callee not in via and not TEST_CODE.search(names.get(callee, callee)):
 				via[callee] = via[fn] + [callee]
 				todo.append(callee)
+	return via
+
+
+def sites(e: elf.Elf) -> List[Site]:
+	"""Every own function of the .ko that calls a panic entry point."""
+	crate = _crate(e)
+	names, calls, taken = graph(e)
+	via = _paths(names, calls, taken)
 	out = []
 	for fn, callees in sorted(calls.items()):
 		name = names.get(fn, fn)

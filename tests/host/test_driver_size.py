@@ -4,6 +4,10 @@
 Counted as the lines of drivers/<name>/*.rs before each file's KUnit test
 module; what the kernel crate lacks lives in kext/ and is not counted (see
 Documentation/kext.rst). The anchors are counted in the pinned kernel tree.
+
+Not listed: ferro_lifecycle, which has no in-tree anchor, and ferro_null,
+whose target (2.5x rnull/, 900 lines) it does not meet yet (1,035: memory
+backing, the timer completion and error injection, which rnull lacks).
 """
 
 import glob

@@ -163,8 +163,12 @@ class Registry(unittest.TestCase):
 			copy_tree(top)
 			add_sample(top)
 			names = [d.name for d in registry.drivers(top)]
-			self.assertEqual(names[-1], 'sample')
-			self.assertIn('FERRO_DRIVER(sample)', registry.guest_header(top))
+			self.assertEqual(names, registry.names() + ['sample'])
+			decl = ''.join(f'void {n}_module(void);\nvoid {n}_builtin(void);\n' for n in names)
+			table = ''.join(f'FERRO_DRIVER({n})\n' for n in names)
+			self.assertEqual(registry.guest_header(top).split('\n', 2)[2],
+					 f'#ifdef FERRO_DRIVER_DECLARE\n{decl}#else\n{table}#endif\n')
+			self.assertEqual(registry.load('sample', top).symbol, 'FERRO_SAMPLE')
 
 
 class NewDriver(unittest.TestCase):

@@ -15,7 +15,7 @@ ok 1 module_load
 # fact: null.capacity_mb=8
 # entry: ferro_null queue_rq hits=3+ caller=blk_mq_dispatch_rq_list state=SYSTEM_RUNNING chain=a < b
 # entry: ferro_phy probe hits=0 caller=- state=- chain=-
-# bench: config=default driver=ferro_null workload=randread_qd1 threads=1 qd=1 run=2 value=12.5 unit=kiops
+# bench: config=default driver=ferro_null workload=randread_qd1 threads=1 qd=8 run=2 value=12.5 unit=kiops
 # profile: driver=ferro_null symbol=queue_rq  samples=40 of=100
 # record (module):
 #   event: init
@@ -38,10 +38,15 @@ class Protocol(unittest.TestCase):
 					 'kmsg', 'kmsg'])
 		fact, e1, e2, bench, prof, rec, k1, k2 = (line.fields for line in got)
 		self.assertEqual(fact, {'driver': 'null', 'key': 'capacity_mb', 'value': '8'})
+		self.assertEqual((e1['module'], e1['event'], e1['caller'], e1['system_state']),
+				 ('ferro_null', 'queue_rq', 'blk_mq_dispatch_rq_list', 'SYSTEM_RUNNING'))
 		self.assertEqual((e1['hits'], e1['hits_at_least'], e1['chain']), (3, True, ['a', 'b']))
 		self.assertEqual((e2['caller'], e2['system_state'], e2['chain']), (None, None, []))
-		self.assertEqual((bench['threads'], bench['value'], bench['unit']), (1, 12.5, 'kiops'))
-		self.assertEqual((prof['symbol'], prof['samples'], prof['of']), ('queue_rq', 40, 100))
+		self.assertEqual(bench, {'config': 'default', 'driver': 'ferro_null',
+					 'workload': 'randread_qd1', 'threads': 1, 'qd': 8, 'run': 2,
+					 'value': 12.5, 'unit': 'kiops'})
+		self.assertEqual(prof, {'driver': 'ferro_null', 'symbol': 'queue_rq', 'samples': 40,
+					'of': 100})
 		self.assertEqual(rec, {'mode': 'module', 'fields': {'event': 'init', 'frames': '2'}})
 		# The dump replaces the excerpts printed before it.
 		self.assertEqual([k1['text'], k2['time']], ['first record', 1.5])
@@ -50,6 +55,14 @@ class Protocol(unittest.TestCase):
 		for line in ('ok 1 x', '[    1.0] # kmsg: 1.0 x', '# kmsg: soon x', '# entries: 3 armed',
 			     '# fact: x=1', '#   key: value'):
 			self.assertIsNone(protocol.parse_line(line), line)
+
+	def test_record_at_the_end_and_carriage_returns(self):
+		text = '# fact: null.a=1\r\n# record (built-in):\r\n#   event: init\r\n#   frames: 0'
+		got = list(protocol.lines(text))
+		self.assertEqual([line.kind for line in got], ['fact', 'record'])
+		self.assertEqual(got[0].fields['value'], '1')
+		self.assertEqual(got[1].fields, {'mode': 'built-in',
+						 'fields': {'event': 'init', 'frames': '0'}})
 
 	def test_without_dump_excerpts_stay(self):
 		text = LOG.split('# kmsg-dump: begin')[0]

@@ -127,6 +127,11 @@ class PythonRules(unittest.TestCase):
 					deps |= {a.name for a in n.names}
 				elif isinstance(n, ast.ImportFrom) and (n.module or '').startswith('ferro.'):
 					deps.add(n.module.split('.')[1])
+				elif isinstance(n, ast.ImportFrom) and n.level:
+					deps |= {a.name for a in n.names} if not n.module else {n.module}
+				elif isinstance(n, ast.Import):
+					deps |= {a.name.split('.')[1] for a in n.names
+						 if a.name.startswith('ferro.')}
 			graph[fn[:-3]] = deps - {fn[:-3]}
 		self.assertIn('registry', graph['kbuild'])
 
@@ -180,7 +185,9 @@ class KconfigRules(unittest.TestCase):
 		"""Every driver directory is in the registry (drivers/Kconfig), and
 		the registry's checks pass (ferro/registry.py)."""
 		self.assertEqual(sorted(registry.names()), self.drivers())
-		self.assertEqual([d.name for d in registry.drivers()], registry.names())
+		for d in registry.drivers():
+			self.assertEqual((d.symbol, d.module),
+					 (f'FERRO_{d.name.upper()}', f'ferro_{d.name}'))
 
 	def test_symbols(self):
 		for d in self.drivers():
