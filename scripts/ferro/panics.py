@@ -17,7 +17,7 @@ import dataclasses
 import re
 from typing import Dict, List, Optional, Set
 
-from ferro import elf, entries
+from ferro import elf, entries, inspect
 
 # Direct and tail calls: R_AARCH64_CALL26, R_AARCH64_JUMP26;
 # R_X86_64_PLT32, R_X86_64_PC32 (a call's target on x86-64).
@@ -45,12 +45,10 @@ class Site:
 
 def _crate(e: elf.Elf) -> str:
 	"""The module's crate: the name of its `.modinfo` "name=" entry."""
-	sec = e.section('.modinfo')
-	if sec is not None:
-		for item in e.data[sec.offset:sec.offset + sec.size].split(b'\0'):
-			if item.startswith(b'name='):
-				return item[5:].decode()
-	raise elf.ElfError(f'{e.path}: no module name in .modinfo (is it a .ko?)')
+	names = inspect.modinfo(e).get('name')
+	if not names:
+		raise elf.ElfError(f'{e.path}: no module name in .modinfo (is it a .ko?)')
+	return names[0]
 
 
 def _ours(name: str, crate: str) -> bool:

@@ -36,7 +36,7 @@ import dataclasses
 import json
 import os
 import re
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Tuple
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -139,10 +139,6 @@ def load(name: str, top: str = TOP) -> Driver:
 def drivers(top: str = TOP) -> List[Driver]:
 	"""Every driver, in drivers/Kconfig's order."""
 	return [load(n, top) for n in names(top)]
-
-
-def find(name: str, top: str = TOP) -> Optional[Driver]:
-	return next((d for d in drivers(top) if d.name == name), None)
 
 
 def guest_header(top: str = TOP) -> str:

@@ -50,3 +50,17 @@ def build_dir(mode: str) -> str:
 					'(make kernels builds it; make check sets '
 					f'FERRO_BUILD_{mode.upper()})')
 	return path
+
+
+def tracked_files(prefix: str = '') -> list:
+	"""The tree's tracked files under `prefix` (all of them outside git),
+	relative to TOP."""
+	out = subprocess.run(['git', 'ls-files', '--', prefix or '.'], cwd=TOP,
+			     capture_output=True, text=True)
+	if out.returncode == 0 and out.stdout:
+		return [f for f in out.stdout.splitlines() if os.path.isfile(os.path.join(TOP, f))]
+	found = []
+	for root, dirs, files in os.walk(os.path.join(TOP, prefix)):
+		dirs[:] = [d for d in dirs if not d.startswith('.') and d != '__pycache__']
+		found += [os.path.relpath(os.path.join(root, f), TOP) for f in files]
+	return found

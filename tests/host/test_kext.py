@@ -9,27 +9,15 @@ series).
 
 import os
 import re
-import subprocess
 import unittest
 
-from tests.host.common import TOP
+from tests.host.common import TOP, tracked_files
 
 from ferro import kext
 
 # What reaches C behind the kernel crate's back: its raw bindings, or a
 # foreign function declared by hand.
 RAW_C = re.compile(r'\bbindings\b|\bextern\s+"C"\s*\{')
-
-
-def tracked(prefix):
-	out = subprocess.run(['git', 'ls-files', prefix], cwd=TOP, capture_output=True,
-			     text=True).stdout.split()
-	if out:
-		return out
-	found = []
-	for root, _, files in os.walk(os.path.join(TOP, prefix)):
-		found += [os.path.relpath(os.path.join(root, f), TOP) for f in files]
-	return found
 
 
 def read(rel):
@@ -40,7 +28,7 @@ def read(rel):
 class Drivers(unittest.TestCase):
 
 	def test_no_raw_c_in_drivers(self):
-		sources = [f for f in tracked('drivers') if f.endswith('.rs')]
+		sources = [f for f in tracked_files('drivers') if f.endswith('.rs')]
 		self.assertTrue(any(f.endswith('ferro_null.rs') for f in sources), sources)
 		found = [f'{rel}:{n}: {line.strip()}' for rel in sources
 			 for n, line in enumerate(read(rel).splitlines(), 1) if RAW_C.search(line)]
@@ -51,7 +39,7 @@ class Drivers(unittest.TestCase):
 		names = {p.name for p in kext.pieces()}
 		self.assertTrue(names)
 		included = set()
-		for rel in tracked('drivers'):
+		for rel in tracked_files('drivers'):
 			if rel.endswith('.rs'):
 				for m in re.finditer(r'#\[path = "\.\./\.\./kext/([a-z0-9_]+)\.rs"\]\nmod (\w+);',
 						     read(rel)):

@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 import unittest
 
-from tests.host.common import BOARD, TOP, build_dir, kernel_source
+from tests.host.common import BOARD, TOP, build_dir, kernel_source, tracked_files
 
 from ferro import registry
 
@@ -116,17 +116,10 @@ REGISTRY_LINE = 'source "drivers/ferro/drivers/sample/Kconfig"\n'
 
 
 def copy_tree(dst):
-	"""The tracked files of the tree (or all of them outside git)."""
-	p = subprocess.run(['git', 'ls-files'], cwd=TOP, capture_output=True, text=True)
-	files = p.stdout.splitlines() if p.returncode == 0 and p.stdout else None
-	if files is None:
-		shutil.copytree(TOP, dst, ignore=shutil.ignore_patterns('.git', '__pycache__'))
-		return
-	for rel in files:
-		src = os.path.join(TOP, rel)
-		if os.path.isfile(src):
-			os.makedirs(os.path.dirname(os.path.join(dst, rel)), exist_ok=True)
-			shutil.copy2(src, os.path.join(dst, rel))
+	"""A copy of the tree's tracked files (of all of them outside git)."""
+	for rel in tracked_files():
+		os.makedirs(os.path.dirname(os.path.join(dst, rel)), exist_ok=True)
+		shutil.copy2(os.path.join(TOP, rel), os.path.join(dst, rel))
 
 
 def add_sample(top):

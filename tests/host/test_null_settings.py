@@ -15,7 +15,7 @@ import unittest
 
 from tests.host.common import TOP, build_dir
 
-from ferro import elf
+from ferro import elf, inspect
 
 LINE = re.compile(r'^\s*(\d+) (\w+): (\w+) = (\S+), (\S+)\.\.=(\S+), "[^"]*",$', re.M)
 
@@ -51,14 +51,8 @@ class Settings(unittest.TestCase):
 					     'ferro_null.ko'))
 		if not kos:
 			self.skipTest('no ferro_null.ko in the module build')
-		e = elf.Elf(kos[0])
-		sec = e.section('.modinfo')
-		info = e.data[sec.offset:sec.offset + sec.size].split(b'\0')
-		params = {}
-		for item in info:
-			m = re.match(rb'^parmtype=(\w+):(\w+)$', item)
-			if m:
-				params[m[1].decode()] = m[2].decode()
+		types = inspect.modinfo(elf.Elf(kos[0])).get('parmtype', [])
+		params = dict(t.split(':', 1) for t in types)
 		want = {name: ty for _, name, ty in table()}
 		want['nr_devices'] = 'u32'
 		self.assertEqual(params, want)

@@ -39,11 +39,6 @@ def modules():
 	return found
 
 
-def objdump_panic_calls(path):
-	"""(function, callee) of every relocated call in the .ko, from objdump."""
-	return objdump_calls(path)
-
-
 def objdump_calls(path):
 	"""(function, callee) of every relocated call in the .ko, from objdump."""
 	tool = 'aarch64-linux-gnu-objdump'
@@ -90,7 +85,7 @@ class Panics(unittest.TestCase):
 		core's panic or failure path is one PANIC knows."""
 		for path in modules():
 			e = elf.Elf(path)
-			calls = objdump_panic_calls(path)
+			calls = objdump_calls(path)
 			names = panics.entries.demangle(sorted({n for c in calls for n in c}))
 			unknown = sorted({names[c] for _, c in calls
 					  if re.match(r'^core::.*(panic|_fail)', names[c])

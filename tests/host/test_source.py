@@ -6,22 +6,11 @@ import re
 import subprocess
 import unittest
 
-from tests.host.common import TOP, kernel_source
+from tests.host.common import TOP, kernel_source, tracked_files
 
 from ferro import registry
 
 TEXT_SUFFIXES = ('.rs', '.c', '.h', '.py', '.rst', '.dtsi', '.dts', '.config')
-
-
-def tracked_files():
-	out = subprocess.run(['git', 'ls-files'], cwd=TOP, capture_output=True, text=True)
-	if out.returncode == 0 and out.stdout:
-		return [f for f in out.stdout.splitlines() if os.path.isfile(os.path.join(TOP, f))]
-	found = []
-	for root, dirs, files in os.walk(TOP):
-		dirs[:] = [d for d in dirs if not d.startswith('.') and d != '__pycache__']
-		found += [os.path.relpath(os.path.join(root, f), TOP) for f in files]
-	return found
 
 
 def read(rel):
