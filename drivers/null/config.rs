@@ -1,11 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A device's settings: declared once in [`settings!`], from which the
-//! module parameters, the configfs attributes, [`Config`] and its range
-//! checks all come.
-//!
-//! Pure logic with no kernel state, so that KUnit tests it directly. One
-//! [`Config::validate`] decides for the parameters and for configfs.
+//! A device's settings, declared once in [`settings!`]: the module
+//! parameters, the configfs attributes, [`Config`] and its one check for
+//! both, [`Config::validate`], come from it. No kernel state: KUnit tests it.
 
 use kernel::prelude::*;
 
@@ -16,11 +13,9 @@ pub(crate) const MAX_DEVICES: u32 = 64;
 /// The largest value of a setting without an upper bound.
 const MAX: u64 = u64::MAX;
 
-/// Every setting of a device, once. Calls `$callback!` with one line per
-/// setting: its configfs attribute number, its name (the module parameter's
-/// and the attribute's), the parameter's type and default, the range a
-/// value must be in and how a log line says it, and the parameter's
-/// description.
+/// Every setting of a device, once: `$callback!` gets one line per setting
+/// with its attribute number, name, parameter type and default, range (and
+/// how a log line says it) and description.
 macro_rules! settings {
     ($callback:ident) => {
         $callback! {
@@ -60,38 +55,18 @@ pub(crate) enum Completion {
     Timer,
 }
 
-impl Completion {
-    /// The mode for a parameter value: 0 direct, 1 softirq, 2 timer (the
-    /// numbering of C null_blk's `irqmode`).
-    pub(crate) fn from_value(value: u64) -> Option<Self> {
-        match value {
-            0 => Some(Self::Direct),
-            1 => Some(Self::Softirq),
-            2 => Some(Self::Timer),
-            _ => None,
-        }
-    }
-
-    /// The parameter value of this mode.
-    pub(crate) fn value(self) -> u64 {
-        match self {
-            Self::Direct => 0,
-            Self::Softirq => 1,
-            Self::Timer => 2,
-        }
-    }
-}
-
 /// A setting that is out of its range: which one, and what it must be.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) struct Invalid {
     /// The parameter (and configfs attribute) name.
     pub(crate) name: &'static str,
+    /// Its value.
+    pub(crate) value: u64,
     /// What the value must be.
     pub(crate) rule: &'static str,
 }
 
-/// [`Config`], its defaults, lookup by name and range checks, from the
+/// [`Config`], its defaults, names and range checks, from the
 /// [`settings!`] table.
 macro_rules! config {
     ($($id:tt $name:ident: $ty:ident = $default:tt, $lo:tt..=$hi:tt, $rule:tt, $desc:tt;)*) => {
@@ -107,12 +82,7 @@ macro_rules! config {
 
         impl Default for Config {
             fn default() -> Self {
-                Self {
-                    $($name: {
-                        let default: $ty = $default;
-                        u64::from(default)
-                    },)*
-                }
+                Self { $($name: <u64 as From<$ty>>::from($default),)* }
             }
         }
 
@@ -120,32 +90,12 @@ macro_rules! config {
         pub(crate) const NAMES: &[&str] = &[$(stringify!($name)),*];
 
         impl Config {
-            /// A setting by its parameter/attribute name.
-            pub(crate) fn get(&self, name: &str) -> Option<u64> {
-                match name {
-                    $(stringify!($name) => Some(self.$name),)*
-                    _ => None,
-                }
-            }
-
-            /// Sets a setting by name; its range is for [`Config::validate`],
-            /// once all settings are known.
-            pub(crate) fn set(&mut self, name: &str, value: u64) -> Result {
-                match name {
-                    $(stringify!($name) => self.$name = value,)*
-                    _ => return Err(EINVAL),
-                }
-                Ok(())
-            }
-
             /// The first setting outside its own range.
             fn check_ranges(&self) -> Result<(), Invalid> {
                 $(
                     if !($lo..=$hi).contains(&self.$name) {
-                        return Err(Invalid {
-                            name: stringify!($name),
-                            rule: $rule,
-                        });
+                        let (name, value) = (stringify!($name), self.$name);
+                        return Err(Invalid { name, value, rule: $rule });
                     }
                 )*
                 Ok(())
@@ -159,33 +109,39 @@ impl Config {
     /// Checks every setting; the first one out of range is named.
     pub(crate) fn validate(&self) -> Result<(), Invalid> {
         self.check_ranges()?;
+        let invalid = |name, value, rule| Err(Invalid { name, value, rule });
         if !self.block_size.is_power_of_two() {
-            return Err(Invalid {
-                name: "block_size",
-                rule: "a power of two in 512..4096",
-            });
+            return invalid("block_size", self.block_size, "a power of two in 512..4096");
         }
-        if self.completion() == Completion::Timer
-            && !(1_000..=1_000_000_000).contains(&self.completion_nsec)
-        {
-            return Err(Invalid {
-                name: "completion_nsec",
-                rule: "1000..1000000000 with the timer completion",
-            });
+        let timer_ns = 1_000..=1_000_000_000;
+        if self.completion() == Completion::Timer && !timer_ns.contains(&self.completion_nsec) {
+            let rule = "1000..1000000000 with the timer completion";
+            return invalid("completion_nsec", self.completion_nsec, rule);
         }
         if self.fail_sector.checked_add(self.fail_sectors).is_none() {
-            return Err(Invalid {
-                name: "fail_sectors",
-                rule: "a range that does not overflow",
-            });
+            let rule = "a range that does not overflow";
+            return invalid("fail_sectors", self.fail_sectors, rule);
         }
         Ok(())
     }
 
-    /// How requests complete (direct if the setting is out of range,
-    /// which [`Config::validate`] refuses).
+    /// [`Config::validate`], logging the setting out of range as one line
+    /// that names the `source` (parameter or attribute) and its value.
+    pub(crate) fn check(&self, source: &str) -> Result {
+        self.validate().map_err(|Invalid { name, value, rule }| {
+            pr_err!("invalid {source} {name}={value}: must be {rule}\n");
+            EINVAL
+        })
+    }
+
+    /// How requests complete: 0 direct, 1 softirq, 2 timer, the numbering
+    /// of C null_blk's `irqmode` ([`Config::validate`] refuses others).
     pub(crate) fn completion(&self) -> Completion {
-        Completion::from_value(self.completion).unwrap_or(Completion::Direct)
+        match self.completion {
+            1 => Completion::Softirq,
+            2 => Completion::Timer,
+            _ => Completion::Direct,
+        }
     }
 
     /// Whether written data is kept.
@@ -198,10 +154,13 @@ impl Config {
         self.capacity_mb << (20 - kernel::block::SECTOR_SHIFT)
     }
 
-    /// Most requests in flight at once: the size of the timer's queue.
-    pub(crate) fn max_in_flight(&self) -> usize {
-        let n = self.hw_queues.saturating_mul(self.queue_depth);
-        usize::try_from(n).unwrap_or(usize::MAX)
+    /// The size of the timer's queue: the most requests in flight with
+    /// the timer completion, else none.
+    pub(crate) fn timer_slots(&self) -> usize {
+        if self.completion() != Completion::Timer {
+            return 0;
+        }
+        usize::try_from(self.hw_queues.saturating_mul(self.queue_depth)).unwrap_or(usize::MAX)
     }
 
     /// Whether the request at `sector` spanning `sectors` overlaps the
@@ -216,17 +175,6 @@ impl Config {
     pub(crate) fn fails_nth(&self, nth: u64) -> bool {
         nth.checked_rem(self.fail_every) == Some(0)
     }
-}
-
-/// Parses a configfs write: a decimal number, optionally followed by one
-/// newline (what `echo` writes). Anything else is `EINVAL`.
-pub(crate) fn parse_u64(text: &[u8]) -> Result<u64> {
-    let text = core::str::from_utf8(text).map_err(|_| EINVAL)?;
-    let text = text.strip_suffix('\n').unwrap_or(text);
-    if !text.bytes().all(|c| c.is_ascii_digit()) {
-        return Err(EINVAL);
-    }
-    text.parse().map_err(|_| EINVAL)
 }
 
 #[kunit_tests(ferro_null)]
@@ -254,7 +202,7 @@ mod tests {
         assert_eq!(bad(|c| c.queue_depth = 4097), Some("queue_depth"));
         assert_eq!(
             bad(|c| {
-                c.completion = Completion::Timer.value();
+                c.completion = 2;
                 c.completion_nsec = 10;
             }),
             Some("completion_nsec")
@@ -272,23 +220,16 @@ mod tests {
     }
 
     #[test]
-    fn set_and_get_by_name() {
-        let mut c = Config::default();
-        assert_eq!(NAMES.len(), 10);
-        for (i, name) in NAMES.iter().enumerate() {
-            let value = 4096 + i as u64;
-            assert_eq!(c.set(name, value), Ok(()));
-            assert_eq!(c.get(name), Some(value));
-        }
-        assert_eq!(c.set("nope", 1), Err(EINVAL));
-        assert_eq!(c.get("nope"), None);
-        let bad = |name, value| {
+    fn out_of_range_named_with_value() {
+        let bad = |f: fn(&mut Config)| {
             let mut c = Config::default();
-            c.set(name, value).ok();
-            c.validate().err().map(|e| e.name)
+            f(&mut c);
+            c.validate().err().map(|e| (e.name, e.value))
         };
-        assert_eq!(bad("completion", 3), Some("completion"));
-        assert_eq!(bad("memory_backed", 2), Some("memory_backed"));
+        assert_eq!(bad(|c| c.completion = 3), Some(("completion", 3)));
+        assert_eq!(bad(|c| c.memory_backed = 2), Some(("memory_backed", 2)));
+        assert_eq!(bad(|c| c.block_size = 1000), Some(("block_size", 1000)));
+        assert_eq!(NAMES.len(), 10);
     }
 
     #[test]
@@ -317,16 +258,16 @@ mod tests {
     }
 
     #[test]
-    fn configfs_text() {
-        assert_eq!(parse_u64(b"4096\n"), Ok(4096));
-        assert_eq!(parse_u64(b"0"), Ok(0));
-        assert_eq!(parse_u64(b""), Err(EINVAL));
-        assert_eq!(parse_u64(b"\n"), Err(EINVAL));
-        assert_eq!(parse_u64(b"12a"), Err(EINVAL));
-        assert_eq!(parse_u64(b"-1"), Err(EINVAL));
-        assert_eq!(parse_u64(b"18446744073709551616"), Err(EINVAL));
-        assert_eq!(parse_u64(b"+1"), Err(EINVAL));
-        assert_eq!(Completion::from_value(2), Some(Completion::Timer));
-        assert_eq!(Completion::from_value(3), None);
+    fn completion_modes() {
+        let mode = |completion| {
+            Config {
+                completion,
+                ..Config::default()
+            }
+            .completion()
+        };
+        assert_eq!(mode(0), Completion::Direct);
+        assert_eq!(mode(1), Completion::Softirq);
+        assert_eq!(mode(2), Completion::Timer);
     }
 }

@@ -5,8 +5,8 @@
 //! to its `power` adds the device.
 
 use crate::{
-    config::{self, settings, Config, NAMES},
-    log_invalid, Device,
+    config::{settings, Config, NAMES},
+    Device,
 };
 use kernel::{
     configfs::{self, AttributeOperations},
@@ -15,6 +15,7 @@ use kernel::{
     new_mutex,
     page::PAGE_SIZE,
     prelude::*,
+    str::{parse_int::ParseInt, BStr},
     sync::Mutex,
 };
 
@@ -100,36 +101,24 @@ struct DeviceState {
     device: Option<Device>,
 }
 
-impl DeviceDir {
-    fn show_setting(&self, name: &str, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
-        let value = self.state.lock().config.get(name).ok_or(EINVAL)?;
-        let mut w = kernel::str::Formatter::new(page);
-        writeln!(w, "{value}")?;
-        Ok(w.bytes_written())
-    }
+/// Shows `value` and a newline in an attribute's page.
+fn show_line(page: &mut [u8; PAGE_SIZE], value: impl core::fmt::Display) -> Result<usize> {
+    let mut w = kernel::str::Formatter::new(page);
+    writeln!(w, "{value}")?;
+    Ok(w.bytes_written())
+}
 
-    fn store_setting(&self, name: &str, page: &[u8]) -> Result {
-        let value = config::parse_u64(page)?;
+impl DeviceDir {
+    /// Writes a setting, which only a device that is off can change.
+    fn store_setting(&self, page: &[u8], set: impl FnOnce(&mut Config, u64)) -> Result {
+        // A number as kstrtou64() reads one (base prefixes too), and the
+        // newline `echo` adds.
+        let value = u64::from_str(BStr::from_bytes(page.trim_ascii_end()))?;
         let mut state = self.state.lock();
         if state.device.is_some() {
             return Err(EBUSY);
         }
-        state.config.set(name, value)
-    }
-
-    fn store_power(&self, page: &[u8]) -> Result {
-        let on = kernel::str::kstrtobool_bytes(page)?;
-        let mut state = self.state.lock();
-        if on && state.device.is_none() {
-            let config = state.config;
-            config.validate().map_err(|e| {
-                log_invalid("attribute", e, config.get(e.name));
-                EINVAL
-            })?;
-            state.device = Some(Device::add(&config)?);
-        } else if !on {
-            drop(state.device.take());
-        }
+        set(&mut state.config, value);
         Ok(())
     }
 }
@@ -142,11 +131,11 @@ macro_rules! setting_attributes {
             type Data = DeviceDir;
 
             fn show(dir: &DeviceDir, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
-                dir.show_setting(stringify!($name), page)
+                show_line(page, dir.state.lock().config.$name)
             }
 
             fn store(dir: &DeviceDir, page: &[u8]) -> Result {
-                dir.store_setting(stringify!($name), page)
+                dir.store_setting(page, |config, value| config.$name = value)
             }
         }
     )*};
@@ -159,14 +148,19 @@ impl AttributeOperations<10> for DeviceDir {
 
     /// `power`: 1 while the device exists.
     fn show(dir: &DeviceDir, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
-        let on = dir.state.lock().device.is_some();
-        let mut w = kernel::str::Formatter::new(page);
-        writeln!(w, "{}", u8::from(on))?;
-        Ok(w.bytes_written())
+        show_line(page, u8::from(dir.state.lock().device.is_some()))
     }
 
     fn store(dir: &DeviceDir, page: &[u8]) -> Result {
-        dir.store_power(page)
+        let on = kernel::str::kstrtobool_bytes(page)?;
+        let mut state = dir.state.lock();
+        if on && state.device.is_none() {
+            state.config.check("attribute")?;
+            state.device = Some(Device::add(&state.config)?);
+        } else if !on {
+            drop(state.device.take());
+        }
+        Ok(())
     }
 }
 
@@ -176,11 +170,9 @@ impl AttributeOperations<11> for DeviceDir {
 
     /// `index`: N of `/dev/ferro_nullb<N>` while powered, else empty.
     fn show(dir: &DeviceDir, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
-        let index = dir.state.lock().device.as_ref().map(|d| d.index);
-        let mut w = kernel::str::Formatter::new(page);
-        if let Some(index) = index {
-            writeln!(w, "{index}")?;
+        match dir.state.lock().device.as_ref() {
+            Some(device) => show_line(page, device.index),
+            None => Ok(0),
         }
-        Ok(w.bytes_written())
     }
 }

@@ -8,14 +8,8 @@
 //! injected. Devices come from the module parameters at load and from
 //! `mkdir` in `/sys/kernel/config/ferro_null/` at run time.
 //!
-//! How C enters this module: the module's init (or the level-6 initcall
-//! when built in) validates the parameters, adds the parameter devices and
-//! registers the configfs subsystem. blk-mq dispatch
-//! (`blk_mq_dispatch_rq_list`) calls the kernel crate's `queue_rq`
-//! trampoline, which calls `NullOps::queue_rq`; in the softirq mode the
-//! block softirq calls the `complete` trampoline and `NullOps::complete`;
-//! configfs `mkdir` calls the crate's `make_group` trampoline and
-//! `Root::make_group`; writes to the attributes call their `store`.
+//! How C enters it, from the binary and from a traced boot:
+//! Documentation/lifecycle/atlas.rst.
 
 #[path = "../../kext/block_disk.rs"]
 mod block_disk;
@@ -30,7 +24,7 @@ mod timer;
 
 use block_disk::{BlockOps, Disk, Limits};
 use block_request::{Op, RequestExt};
-use config::{settings, Completion, Config, Invalid};
+use config::{settings, Completion, Config};
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::{
     block::mq::{Operations, Request, TagSet},
@@ -103,7 +97,8 @@ impl Queue {
         }
         let sector = rq.sector();
         let bytes = rq.bytes();
-        let end = sector.checked_add(u64::from(bytes) >> kernel::block::SECTOR_SHIFT);
+        let sectors = u64::from(bytes) >> kernel::block::SECTOR_SHIFT;
+        let end = sector.checked_add(sectors);
         if end.is_none_or(|end| end > self.config.capacity_sectors()) {
             return Err(EIO);
         }
@@ -115,7 +110,6 @@ impl Queue {
             } else {
                 0
             };
-            let sectors = u64::from(bytes) >> kernel::block::SECTOR_SHIFT;
             if self.config.fails_nth(nth) || self.config.in_fail_range(sector, sectors) {
                 return Err(EIO);
             }
@@ -134,7 +128,7 @@ impl Queue {
 }
 
 /// Hands a finished request back to the block layer.
-fn end(rq: ARef<Request<NullOps>>) {
+fn end<T: Operations>(rq: ARef<Request<T>>) {
     // Cannot fail: the driver never clones a request's `ARef`, so this one
     // is the only one.
     let _ = Request::end_ok(rq);
@@ -198,16 +192,11 @@ impl Device {
             ),
             GFP_KERNEL,
         )?;
-        let timer_slots = if config.completion() == Completion::Timer {
-            config.max_in_flight()
-        } else {
-            0
-        };
         let queue = KBox::pin_init(
             try_pin_init!(Queue {
                 config: *config,
                 store <- Store::new(),
-                timer <- timer::new(timer_slots, config.completion_nsec)?,
+                timer <- timer::new(config.timer_slots(), config.completion_nsec)?,
                 data_requests: AtomicU64::new(0),
             }),
             GFP_KERNEL,
@@ -237,48 +226,19 @@ impl Drop for Device {
     }
 }
 
-/// Logs a setting that is out of range.
-pub(crate) fn log_invalid(source: &str, invalid: Invalid, value: Option<u64>) {
-    match value {
-        Some(value) => pr_err!(
-            "invalid {} {}={}: must be {}\n",
-            source,
-            invalid.name,
-            value,
-            invalid.rule
-        ),
-        None => pr_err!(
-            "invalid {} {}: must be {}\n",
-            source,
-            invalid.name,
-            invalid.rule
-        ),
-    }
-}
-
 /// The settings the module parameters give.
 fn parameters() -> Result<(u32, Config)> {
-    /// Each setting's name and module parameter value.
+    /// The [`Config`] of the module parameters' values.
     macro_rules! given {
         ($($id:tt $name:ident: $ty:ident = $default:tt, $lo:tt..=$hi:tt, $rule:tt, $desc:tt;)*) => {
-            [$((stringify!($name), u64::from(module_parameters::$name.value())),)*]
+            Config { $($name: u64::from(module_parameters::$name.value()),)* }
         };
     }
-    let given = settings!(given);
-    let mut config = Config::default();
-    for (name, value) in given {
-        config.set(name, value)?;
-    }
-    config
-        .validate()
-        .inspect_err(|e| log_invalid("parameter", *e, config.get(e.name)))
-        .map_err(|_| EINVAL)?;
+    let config = settings!(given);
+    config.check("parameter")?;
     let nr_devices = module_parameters::nr_devices.value();
     if nr_devices > config::MAX_DEVICES {
-        pr_err!(
-            "invalid parameter nr_devices={}: must be 0..64\n",
-            nr_devices
-        );
+        pr_err!("invalid parameter nr_devices={nr_devices}: must be 0..64\n");
         return Err(EINVAL);
     }
     Ok((nr_devices, config))

@@ -7,14 +7,10 @@
 //! sleep); when that fails the request goes back to the block layer with
 //! `BLK_STS_RESOURCE` and is retried. Unwritten pages read as zeroes.
 //!
-//! Every lookup and copy holds the XArray's lock (a plain spinlock) with
-//! interrupts off, as C null_blk holds its device lock with
-//! `spin_lock_irq`. With interrupts on, an interrupt taken while the lock
-//! is held keeps every other queue spinning: under QEMU that made
-//! memory-backed I/O at queue depth 32 twenty times slower than null_blk
-//! (`make bench`). A second, interrupt-safe lock around the XArray's cost
-//! a third of the throughput at that depth; disabling interrupts for the
-//! XArray's own lock costs nothing.
+//! Every lookup and copy holds the XArray's lock with interrupts off, as
+//! C null_blk holds its device lock with `spin_lock_irq`: an interrupt
+//! taken while the lock is held keeps every other queue spinning
+//! (Documentation/drivers/null.rst, "Performance").
 
 use crate::block_request::Segment;
 use core::mem::MaybeUninit;
@@ -56,6 +52,29 @@ fn pieces(pos: u64, len: usize) -> impl Iterator<Item = (usize, usize, usize, us
     })
 }
 
+/// A new block holding the `n` bytes at `at` in `seg` at `offset`, the
+/// rest zeroes. A write of the whole block fills it; only a partial one
+/// needs zeroing (zeroing every new block cost ~3% of a row's time against
+/// null_blk in `make bench`).
+fn new_block(seg: &Segment<'_>, at: usize, offset: usize, n: usize) -> Result<KBox<Block>> {
+    if offset == 0 && n == PAGE_SIZE {
+        let mut fresh = KBox::<Block>::new_uninit(GFP_NOWAIT | __GFP_NOWARN)?;
+        let start = fresh.as_mut_ptr().cast::<MaybeUninit<u8>>();
+        // SAFETY: The box holds `PAGE_SIZE` bytes from `start`, ours alone;
+        // `MaybeUninit<u8>` may be uninitialised.
+        let bytes = unsafe { core::slice::from_raw_parts_mut(start, PAGE_SIZE) };
+        seg.read_uninit(at, bytes)?;
+        // SAFETY: `read_uninit` succeeded, so it wrote all `PAGE_SIZE` bytes.
+        return Ok(unsafe { fresh.assume_init() });
+    }
+    let fresh = KBox::<Block>::new_uninit(GFP_NOWAIT | __GFP_NOWARN | __GFP_ZERO)?;
+    // SAFETY: `__GFP_ZERO` zeroed the memory, and all zeroes is a valid
+    // byte array.
+    let mut fresh = unsafe { fresh.assume_init() };
+    seg.read(at, &mut fresh[offset..offset + n])?;
+    Ok(fresh)
+}
+
 impl Store {
     /// An empty store.
     pub(crate) fn new() -> impl PinInit<Self> {
@@ -67,43 +86,12 @@ impl Store {
     /// Copies a segment the request writes at device position `pos`.
     pub(crate) fn write(&self, pos: u64, seg: &Segment<'_>) -> Result {
         for (index, offset, at, n) in pieces(pos, seg.len()) {
-            {
-                let _irq = local_interrupt_disable();
-                let mut blocks = self.blocks.lock();
-                if let Some(block) = blocks.get_mut(index) {
-                    seg.read(at, &mut block[offset..offset + n])?;
-                    continue;
-                }
-            }
-            // A new block, filled without the lock held and stored unless
-            // another queue stored one meanwhile. A write of the whole
-            // block fills it; only a partial one needs zeroes around it
-            // (zeroing every new block cost this row ~3% of its time
-            // against null_blk; Documentation/drivers/null.rst).
-            let fresh = if offset == 0 && n == PAGE_SIZE {
-                let mut fresh = KBox::<Block>::new_uninit(GFP_NOWAIT | __GFP_NOWARN)?;
-                let start = fresh.as_mut_ptr().cast::<MaybeUninit<u8>>();
-                // SAFETY: The box holds `PAGE_SIZE` bytes from `start`, ours
-                // alone; `MaybeUninit<u8>` may be uninitialised.
-                let bytes = unsafe { core::slice::from_raw_parts_mut(start, PAGE_SIZE) };
-                seg.read_uninit(at, bytes)?;
-                // SAFETY: `read_uninit` succeeded, so it wrote all
-                // `PAGE_SIZE` bytes.
-                unsafe { fresh.assume_init() }
-            } else {
-                let fresh = KBox::<Block>::new_uninit(GFP_NOWAIT | __GFP_NOWARN | __GFP_ZERO)?;
-                // SAFETY: `__GFP_ZERO` zeroed the memory, and all zeroes is a
-                // valid byte array.
-                let mut fresh = unsafe { fresh.assume_init() };
-                seg.read(at, &mut fresh[offset..offset + n])?;
-                fresh
-            };
             let _irq = local_interrupt_disable();
             let mut blocks = self.blocks.lock();
             match blocks.get_mut(index) {
-                // Another queue stored this block meanwhile: write into it.
                 Some(block) => seg.read(at, &mut block[offset..offset + n])?,
                 None => {
+                    let fresh = new_block(seg, at, offset, n)?;
                     blocks
                         .store(index, fresh, GFP_NOWAIT | __GFP_NOWARN)
                         .map_err(|e| e.error)?;

@@ -5,15 +5,15 @@
 //! were queued.
 //!
 //! All requests get the same delay, so the FIFO is also in deadline order
-//! and the timer only ever needs the head's deadline. The 7.3 kernel crate
-//! has no room in a request for a per-request timer (its tag set reserves
-//! the request payload for its own reference count), which is why C
-//! null_blk's one-timer-per-command design is not possible here. The timer
-//! re-arms itself from its callback and is started from `queue_rq`, which
-//! the kernel crate's `HrTimer` cannot express, so it is a
-//! [`RearmTimer`] (`kext/hrtimer.rs`).
+//! and the timer only needs the head's. C null_blk's timer per command has
+//! nowhere to live: the 7.3 kernel crate's tag set keeps the request
+//! payload for its reference count. The timer is a [`RearmTimer`]
+//! (`kext/hrtimer.rs`), started from `queue_rq` and re-armed by its owner.
 
-use crate::hrtimer::{monotonic_ns, Expired, RearmTimer};
+use crate::{
+    end,
+    hrtimer::{monotonic_ns, Expired, RearmTimer},
+};
 use kernel::{
     block::mq::{Operations, Request},
     new_spinlock_irq,
@@ -21,46 +21,38 @@ use kernel::{
     sync::{aref::ARef, SpinLockIrq},
 };
 
-/// Requests ending at most this many per lock hold in the callback.
-const BATCH: usize = 16;
-
 /// A place in the ring: empty, or `(deadline in ns, request)`.
 type Slot<T> = Option<(i64, ARef<Request<T>>)>;
 
-/// The waiting requests, in a ring.
+/// The waiting requests, in a ring: the oldest at `head`, the next free
+/// place at `tail`.
 struct Pending<T: Operations> {
     slots: KVec<Slot<T>>,
     head: usize,
-    len: usize,
+    tail: usize,
     /// Whether the timer is queued or its callback will re-arm it.
     armed: bool,
 }
 
 impl<T: Operations> Pending<T> {
-    /// The slot `n` places after the head, if the ring has one.
-    fn slot(&mut self, n: usize) -> Option<&mut Slot<T>> {
-        let capacity = self.slots.len();
-        let index = self.head.checked_add(n)?.checked_rem(capacity)?;
-        self.slots.get_mut(index)
+    /// The place after `i` in the ring.
+    fn after(&self, i: usize) -> usize {
+        (i + 1).checked_rem(self.slots.len()).unwrap_or(0)
     }
 
-    /// The head's deadline, if a request waits.
-    fn next_deadline(&mut self) -> Option<i64> {
-        if self.len == 0 {
-            return None;
+    /// Takes the oldest request if its deadline is not after `now`; else
+    /// gives the deadline it waits for, if any.
+    fn pop_due(&mut self, now: i64) -> Result<ARef<Request<T>>, Option<i64>> {
+        let head = self.head;
+        let slot = self.slots.get_mut(head).ok_or(None)?;
+        match slot {
+            Some((deadline, _)) if *deadline > now => Err(Some(*deadline)),
+            _ => {
+                let (_, rq) = slot.take().ok_or(None)?;
+                self.head = self.after(head);
+                Ok(rq)
+            }
         }
-        self.slot(0)?.as_ref().map(|(deadline, _)| *deadline)
-    }
-
-    /// Takes the head request if its deadline is not after `time`.
-    fn pop_due(&mut self, time: i64) -> Option<ARef<Request<T>>> {
-        if self.next_deadline()? > time {
-            return None;
-        }
-        let (_, rq) = self.slot(0)?.take()?;
-        self.head = self.head.checked_add(1)?.checked_rem(self.slots.len())?;
-        self.len -= 1;
-        Some(rq)
     }
 }
 
@@ -90,7 +82,7 @@ pub(crate) fn new<T: Operations>(
         pending <- new_spinlock_irq!(Pending {
             slots,
             head: 0,
-            len: 0,
+            tail: 0,
             armed: false,
         }),
         delay_ns,
@@ -98,7 +90,7 @@ pub(crate) fn new<T: Operations>(
 }
 
 /// Queues `rq` on `queue` to end after the delay. Gives it back if the
-/// queue is full, which the tag set's depth rules out.
+/// ring is full, which the tag set's depth rules out.
 pub(crate) fn push<T: Operations>(
     queue: &TimerQueue<T>,
     rq: ARef<Request<T>>,
@@ -106,15 +98,12 @@ pub(crate) fn push<T: Operations>(
     let fifo = queue.data();
     let deadline = monotonic_ns().saturating_add(fifo.delay_ns);
     let mut p = fifo.pending.lock();
-    let len = p.len;
-    if len == p.slots.len() {
-        return Err(rq);
+    let tail = p.tail;
+    match p.slots.get_mut(tail) {
+        Some(slot @ None) => *slot = Some((deadline, rq)),
+        _ => return Err(rq),
     }
-    match p.slot(len) {
-        Some(slot) => *slot = Some((deadline, rq)),
-        None => return Err(rq),
-    }
-    p.len += 1;
+    p.tail = p.after(tail);
     if !p.armed {
         p.armed = true;
         queue.start_at(deadline);
@@ -123,38 +112,23 @@ pub(crate) fn push<T: Operations>(
 }
 
 impl<T: Operations> Expired for Fifo<T> {
+    /// Ends every request that is due, each outside the lock, then re-arms
+    /// for the next one or leaves the timer idle.
     fn expired(timer: &TimerQueue<T>) {
-        let this = timer.data();
+        let now = monotonic_ns();
         loop {
-            let mut batch = [(); BATCH].map(|()| None::<ARef<Request<T>>>);
-            let mut done = false;
-            {
-                let mut p = this.pending.lock();
-                let time = monotonic_ns();
-                for slot in batch.iter_mut() {
-                    match p.pop_due(time) {
-                        Some(rq) => *slot = Some(rq),
-                        None => {
-                            done = true;
-                            break;
-                        }
-                    }
+            let mut p = timer.data().pending.lock();
+            match p.pop_due(now) {
+                Ok(rq) => {
+                    drop(p);
+                    end(rq);
                 }
-                if done {
-                    match p.next_deadline() {
-                        // `armed` stays set: `push` leaves the timer alone.
-                        Some(deadline) => timer.start_at(deadline),
-                        None => p.armed = false,
-                    }
+                // `armed` stays set: `push` leaves the timer alone.
+                Err(Some(deadline)) => return timer.start_at(deadline),
+                Err(None) => {
+                    p.armed = false;
+                    return;
                 }
-            }
-            for rq in batch.into_iter().flatten() {
-                // Cannot fail: the driver never clones a request's `ARef`,
-                // so this one is the only one.
-                let _ = Request::end_ok(rq);
-            }
-            if done {
-                return;
             }
         }
     }

@@ -541,16 +541,23 @@ static void check_configfs_every_attribute(const char *plan)
 	       stored, *why ? why : "no attributes");
 }
 
-/* A bad attribute: power on refused with EINVAL, one log line, no device. */
+/*
+ * Settings are read as kstrtou64() reads them: "0x800" is 2048, "12a" and
+ * "banana" are EINVAL. A bad attribute: power on refused with EINVAL, one
+ * log line, no device.
+ */
 static void check_configfs_invalid(const char *plan)
 {
-	char name[96], before[16] = "", msg[160] = "";
-	int ret, err, store_err;
+	char name[96], before[16] = "", hex[16] = "", msg[160] = "";
+	int ret, err, store_err, hex_err, tail_err;
 	const char *hit;
 	char *log;
 
 	mkdir(ROOT "/bad", 0755);
 	store_err = dev_set("bad", "block_size", "banana") ? errno : 0;
+	tail_err = dev_set("bad", "block_size", "12a") ? errno : 0;
+	hex_err = dev_set("bad", "block_size", "0x800") ? errno : 0;
+	read_line(ROOT "/bad/block_size", hex, sizeof(hex));
 	dev_set("bad", "block_size", "1000");
 	ret = dev_set("bad", "power", "1");
 	err = errno;
@@ -561,10 +568,14 @@ static void check_configfs_invalid(const char *plan)
 		line_of(hit, msg, sizeof(msg));
 	free(log);
 	rmdir(ROOT "/bad");
+	snprintf(name, sizeof(name), "%s_null_configfs_number_text", plan);
+	result(store_err == EINVAL && tail_err == EINVAL && hex_err == 0 && !strcmp(hex, "2048"),
+	       name, "'banana': errno %d, '12a': errno %d, '0x800': errno %d, shown '%s'",
+	       store_err, tail_err, hex_err, hex);
 	snprintf(name, sizeof(name), "%s_null_configfs_bad_value_einval", plan);
-	result(store_err == EINVAL && ret == -1 && err == EINVAL && strcmp(before, "0") == 0 && hit,
-	       name, "'banana': errno %d; power with block_size=1000: %d errno %d, power '%s', log '%s'",
-	       store_err, ret, err, before, msg);
+	result(ret == -1 && err == EINVAL && strcmp(before, "0") == 0 && hit,
+	       name, "power with block_size=1000: %d errno %d, power '%s', log '%s'",
+	       ret, err, before, msg);
 }
 
 /* --- removal with I/O in flight -------------------------------------- */

@@ -5,9 +5,9 @@ Counted as the lines of drivers/<name>/*.rs before each file's KUnit test
 module; what the kernel crate lacks lives in kext/ and is not counted (see
 Documentation/kext.rst). The anchors are counted in the pinned kernel tree.
 
-Not listed: ferro_lifecycle, which has no in-tree anchor, and ferro_null,
-whose target (2.5x rnull/, 900 lines) it does not meet yet (1,035: memory
-backing, the timer completion and error injection, which rnull lacks).
+Not listed: ferro_lifecycle, which has no in-tree anchor. ferro_null is
+allowed 2.5x rnull/ rather than 2x: it also keeps data in memory, completes
+from a timer and injects errors, which rnull does not.
 """
 
 import glob
@@ -20,6 +20,7 @@ from tests.host.common import TOP, kernel_source
 ANCHORS = {
 	'cpufreq': (('drivers/cpufreq/rcpufreq_dt.rs',), 2),
 	'phy': (('drivers/net/phy/qt2025.rs', 'drivers/net/phy/ax88796b_rust.rs'), 2),
+	'null': (('drivers/block/rnull/rnull.rs', 'drivers/block/rnull/configfs.rs'), 2.5),
 }
 
 
@@ -42,10 +43,10 @@ def driver_lines(name):
 
 class Size(unittest.TestCase):
 
-	def test_drivers_within_twice_their_anchor(self):
+	def test_drivers_within_their_anchor_budget(self):
 		ksrc = kernel_source()
 		for name, (anchors, factor) in ANCHORS.items():
-			limit = factor * sum(lines_before_tests(os.path.join(ksrc, a)) for a in anchors)
+			limit = int(factor * sum(lines_before_tests(os.path.join(ksrc, a)) for a in anchors))
 			got = driver_lines(name)
 			self.assertGreater(limit, 100, anchors)
 			self.assertLessEqual(got, limit, f'ferro_{name}: {got} lines, at most {factor}x '
