@@ -27,6 +27,7 @@ CALLS = {183: (283, 282), 62: (4, 2)}
 PANIC = re.compile(r'^(core::panicking::|core::slice::index::\w*fail|core::str::slice_error_fail|'
 		   r'core::option::(unwrap|expect)_failed|core::result::unwrap_failed|'
 		   r'core::cell::panic_already|core::char::methods::encode_utf8_raw::do_panic|'
+		   r'core::num::from_ascii_radix_panic|'
 		   r'rust_begin_unwind$|__rust_start_panic$)')
 
 TEST_CODE = re.compile(r'::tests::|::kunit_rust_wrapper_|kunit_suite')
@@ -49,12 +50,6 @@ def _crate(e: elf.Elf) -> str:
 	if not names:
 		raise elf.ElfError(f'{e.path}: no module name in .modinfo (is it a .ko?)')
 	return names[0]
-
-
-def _ours(name: str, crate: str) -> bool:
-	"""The crate's own code, or the kernel crate's generic code
-	instantiated for it (where the crate's code may be inlined)."""
-	return f'{crate}::' in name
 
 
 def _own(name: str, crate: str) -> bool:
@@ -151,19 +146,37 @@ def _paths(names: Dict[str, str], calls: Dict[str, Set[str]], taken: Set[str]) -
 	return via
 
 
+def _from_tests(names: Dict[str, str], calls: Dict[str, Set[str]]) -> Set[str]:
+	"""Every function that KUnit test code calls, directly or through
+	others."""
+	seen = {fn for fn in calls if TEST_CODE.search(names.get(fn, fn))}
+	todo = sorted(seen)
+	while todo:
+		for callee in sorted(calls.get(todo.pop(), ())):
+			if callee not in seen:
+				seen.add(callee)
+				todo.append(callee)
+	return seen
+
+
 def sites(e: elf.Elf) -> List[Site]:
-	"""Every own function of the .ko that calls a panic entry point."""
+	"""Every function of the .ko that calls a panic entry point: the crate's
+	own, and the generic code of other crates (kernel, core) instantiated
+	for it. Generic code that only KUnit tests reach counts as test code."""
 	crate = _crate(e)
 	names, calls, taken = graph(e)
 	via = _paths(names, calls, taken)
+	tests = _from_tests(names, calls)
 	out = []
 	for fn, callees in sorted(calls.items()):
 		name = names.get(fn, fn)
 		panics = sorted({names.get(c, c) for c in callees if PANIC.match(names.get(c, c))})
-		if not panics or not _ours(name, crate) or PANIC.match(name):
+		if not panics or PANIC.match(name):
 			continue
-		out.append(Site(name, panics, _own(name, crate), fn in via, [names.get(n, n) for n in via.get(fn, [])],
-				bool(TEST_CODE.search(name))))
+		own = _own(name, crate)
+		test = bool(TEST_CODE.search(name)) or (not own and fn not in via and fn in tests)
+		out.append(Site(name, panics, own, fn in via, [names.get(n, n) for n in via.get(fn, [])],
+				test))
 	return out
 
 
