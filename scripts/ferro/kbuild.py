@@ -284,6 +284,36 @@ def configure(board: Board, mode: str, kdir: str, out: str, variant: str = '') -
 	done('configure', start)
 
 
+def seed(board: Board, mode: str, kdir: str, out: str, variant: str = '') -> None:
+	"""Start a new build directory as a copy of the other mode's finished
+	one, less drivers/ferro.
+
+	The two modes' configurations differ only in the CONFIG_FERRO_*
+	symbols, and Kbuild rebuilds an object only when a symbol it uses
+	changed (fixdep's include/config/ files), so the second mode costs its
+	Ferro objects and the link instead of a whole kernel. The copy goes to
+	a temporary name first: an interrupted copy leaves no half directory
+	that would look configured.
+	"""
+	if os.path.isfile(os.path.join(out, '.config')):
+		return
+	src = next((d for d in (build_dir(board, m, kdir, variant) for m in MODES if m != mode)
+		    if os.path.isfile(os.path.join(d, board.kernel_image))), None)
+	if src is None:
+		return
+	start = step(f'seed {os.path.basename(out)} from {os.path.basename(src)}')
+	tmp = out + '.seeding'
+	shutil.rmtree(tmp, ignore_errors=True)
+	subprocess.run(['cp', '-a', '--reflink=auto', src, tmp], check=True)
+	shutil.rmtree(os.path.join(tmp, 'drivers', 'ferro'), ignore_errors=True)
+	for stale in ('.ferro-fragment', 'ferro-build.log'):
+		if os.path.exists(os.path.join(tmp, stale)):
+			os.remove(os.path.join(tmp, stale))
+	shutil.rmtree(out, ignore_errors=True)
+	os.rename(tmp, out)
+	done('seed', start)
+
+
 def build(board: Board, mode: str, kdir: str, jobs: int, variant: str = '') -> str:
 	"""Configure and build; return the build directory."""
 	if mode not in MODES:
@@ -296,6 +326,7 @@ def build(board: Board, mode: str, kdir: str, jobs: int, variant: str = '') -> s
 	out = build_dir(board, mode, kdir, variant)
 	check_source(kdir, out)
 	subprocess.run([os.path.join(TOP, 'scripts', 'integrate-kernel-tree'), kdir], check=True)
+	seed(board, mode, kdir, out, variant)
 	rust_available(board, kdir, out, variant)
 	configure(board, mode, kdir, out, variant)
 	start = time.monotonic()
