@@ -327,6 +327,24 @@ def collect(board: Board, kdir: str, boots: int, stress: Optional[int] = None,
 	return assemble(board.name, kdir, builds, logs)
 
 
+def from_logs(board: Board, kdir: str, paths: Dict[str, str]) -> Dict:
+	"""The report's data from logs of boots made elsewhere (make check's
+	module and built-in boots, which dump the kernel log as compare's do):
+	mode ('module', 'built-in') -> log path."""
+	builds = {mode: kbuild.build_dir(board, k, kdir) for mode, k in MODES}
+	if sorted(paths) != sorted(builds):
+		raise ValueError(f'logs for {", ".join(sorted(builds))} needed, '
+				 f'not {", ".join(sorted(paths)) or "none"}')
+	logs: Dict[str, List[BootLog]] = {}
+	for mode, path in paths.items():
+		try:
+			with open(path, errors='replace') as f:
+				logs[mode] = [BootLog(f.read())]
+		except OSError as e:
+			raise ValueError(f'{mode} log {path}: {e.strerror}') from e
+	return assemble(board.name, kdir, builds, logs)
+
+
 def assemble(board_name: str, kdir: str, builds: Dict[str, str],
 	     logs: Dict[str, List[BootLog]]) -> Dict:
 	"""The report's data from the two builds (mode -> build directory)
