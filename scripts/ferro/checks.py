@@ -1,16 +1,14 @@
 # SPDX-License-Identifier: GPL-2.0
 """The pieces of `make check` and `make demo`: builds, host tests, guest boots."""
 
-import concurrent.futures
 import contextlib
 import dataclasses
 import io
 import os
 import subprocess
-import threading
 import time
 import unittest
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from ferro import board as boards, compare, evidence, guest, image, kbuild, ktap, registry
 from ferro.board import Board, TOP
@@ -85,48 +83,33 @@ KASAN_FAULT_STRIDE = 10
 
 class Tally:
 	"""Passed/failed counts per section, the time of each step, and the
-	closing line. Safe to use from the threads of concurrently()."""
+	closing line."""
 
 	def __init__(self):
 		self.sections: List[Tuple[str, int, int, int]] = []
 		self.steps: List[Tuple[str, float]] = []
-		# group step -> the steps that ran inside it, side by side
-		self.members: Dict[str, List[Tuple[str, float]]] = {}
-		self._lock = threading.Lock()
 
 	@contextlib.contextmanager
-	def step(self, name: str, group: str = ''):
-		"""Times what runs inside it as one step of the run (or, with
-		`group`, as one of the steps that ran side by side in that one)."""
+	def step(self, name: str):
+		"""Times what runs inside it as one step of the run."""
 		start = time.monotonic()
 		try:
 			yield
 		finally:
-			secs = time.monotonic() - start
-			with self._lock:
-				if group:
-					self.members.setdefault(group, []).append((name, secs))
-				else:
-					self.steps.append((name, secs))
+			self.steps.append((name, time.monotonic() - start))
 
 	def step_table(self) -> str:
-		"""The steps, the slowest first, with their share of the total; under
-		a step whose parts ran side by side, each part's own time."""
+		"""The steps, the slowest first, with their share of the total."""
 		total = sum(s for _, s in self.steps) or 1.0
-		names = [n for n, _ in self.steps] + ['  ' + n for m in self.members.values()
-						       for n, _ in m]
-		width = max([len(n) for n in names] + [4])
+		width = max([len(n) for n, _ in self.steps] + [4])
 		lines = [f'  {"step":{width}}  seconds  share']
 		for name, secs in sorted(self.steps, key=lambda s: -s[1]):
 			lines.append(f'  {name:{width}}  {secs:7.1f}  {100 * secs / total:4.0f} %')
-			for part, psecs in sorted(self.members.get(name, []), key=lambda s: -s[1]):
-				lines.append(f'  {"  " + part:{width}}  {psecs:7.1f}')
 		lines.append(f'  {"all":{width}}  {total:7.1f}')
 		return '\n'.join(lines)
 
 	def add(self, section: str, passed: int, failed: int, skipped: int = 0) -> None:
-		with self._lock:
-			self.sections.append((section, passed, failed, skipped))
+		self.sections.append((section, passed, failed, skipped))
 
 	@property
 	def passed(self) -> int:
@@ -143,25 +126,6 @@ class Tally:
 	def closing_line(self) -> str:
 		line = f'{self.passed} passed, {self.failed} failed'
 		return line + (f', {self.skipped} skipped' if self.skipped else '')
-
-
-def concurrently(tally: Tally, group: str, jobs: List[Tuple[str, Callable[[], None]]],
-		 workers: int = 2) -> None:
-	"""Run the jobs (name, function), `workers` at a time in the order
-	given (put the longest first), as the parts of one step, `group`.
-
-	For the boots: a guest under TCG keeps about one of the host's cores
-	busy, so two at a time fill a 2-core machine. The jobs must not share
-	files (each boot has its own log, initramfs and out-of-tree directory)."""
-	def run(name: str, fn: Callable[[], None]) -> None:
-		with tally.step(name, group=group):
-			fn()
-
-	with tally.step(group):
-		with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-			done = [pool.submit(run, name, fn) for name, fn in jobs]
-		for f in done:
-			f.result()
 
 
 def build_all(board: Board, kdir: str, jobs: int, tally: Tally,

@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import subprocess
-import threading
 import time
 from typing import List, Optional, Sequence, Tuple
 
@@ -56,29 +55,20 @@ def guest_init(board: Board) -> str:
 	header = registry.guest_header().encode()
 	key = _digest(*[_read(p) for p in sources], header, board.cross_compile.encode())
 	out = os.path.join(run_dir(board), f'ferro-init-{key}')
-	with _INIT_LOCK:
-		if not os.path.exists(out):
-			_build_init(board, sources, header, out)
+	if not os.path.exists(out):
+		gen = out + '.include'
+		os.makedirs(gen, exist_ok=True)
+		with open(os.path.join(gen, 'ferro-drivers.h'), 'wb') as f:
+			f.write(header)
+		cc = board.cross_compile + 'gcc'
+		proc = subprocess.run([cc, '-static', '-pthread', '-O2', '-Wall', '-Wextra', '-Werror',
+				       '-I', gen, '-o', out + '.tmp'] +
+				      [p for p in sources if p.endswith('.c')], capture_output=True, text=True)
+		shutil.rmtree(gen)
+		if proc.returncode != 0:
+			raise GuestError(f'building the guest init failed:\n{proc.stderr}')
+		os.rename(out + '.tmp', out)
 	return out
-
-
-# make check boots two guests at a time; one of them builds the init.
-_INIT_LOCK = threading.Lock()
-
-
-def _build_init(board: Board, sources: List[str], header: bytes, out: str) -> None:
-	gen = out + '.include'
-	os.makedirs(gen, exist_ok=True)
-	with open(os.path.join(gen, 'ferro-drivers.h'), 'wb') as f:
-		f.write(header)
-	cc = board.cross_compile + 'gcc'
-	proc = subprocess.run([cc, '-static', '-pthread', '-O2', '-Wall', '-Wextra', '-Werror',
-			       '-I', gen, '-o', out + '.tmp'] +
-			      [p for p in sources if p.endswith('.c')], capture_output=True, text=True)
-	shutil.rmtree(gen)
-	if proc.returncode != 0:
-		raise GuestError(f'building the guest init failed:\n{proc.stderr}')
-	os.rename(out + '.tmp', out)
 
 
 def kernel_release(build: str) -> str:

@@ -34,27 +34,6 @@ class Tally(unittest.TestCase):
 		self.assertGreaterEqual(slow, 0.05)
 		self.assertAlmostEqual(float(rows[-1].split()[1]), sum(s for _, s in t.steps), delta=0.06)
 
-	def test_side_by_side_steps(self):
-		t = checks.Tally()
-		seen = []
-		checks.concurrently(t, 'guests', [('a', lambda: (time.sleep(0.2), seen.append('a'))),
-						  ('b', lambda: (time.sleep(0.2), seen.append('b')))])
-		self.assertEqual(sorted(seen), ['a', 'b'])
-		(group, secs), = t.steps
-		self.assertEqual(group, 'guests')
-		# Two at a time: the group took about as long as one part.
-		self.assertLess(secs, 0.35)
-		self.assertEqual(sorted(n for n, _ in t.members['guests']), ['a', 'b'])
-		rows = t.step_table().splitlines()
-		self.assertEqual([r.split()[0] for r in rows], ['step', 'guests', 'a', 'b', 'all']
-				 if rows[2].split()[0] == 'a' else ['step', 'guests', 'b', 'a', 'all'])
-		self.assertAlmostEqual(float(rows[-1].split()[1]), secs, delta=0.01)
-
-		def fails():
-			raise RuntimeError('a part that fails fails the group')
-		with self.assertRaises(RuntimeError):
-			checks.concurrently(t, 'again', [('ok', lambda: None), ('bad', fails)])
-
 	def test_closing_line_stays_last(self):
 		with open(os.path.join(TOP, 'scripts', 'run-checks')) as f:
 			src = f.read()
