@@ -172,15 +172,37 @@ def host_tests(builds: Dict[str, str], kdir: str, tally: Tally) -> None:
 	suite = unittest.defaultTestLoader.discover(os.path.join(TOP, 'tests', 'host'),
 						    top_level_dir=TOP)
 	stream = io.StringIO()
-	result = unittest.TextTestRunner(stream=stream, verbosity=2).run(suite)
+	result = unittest.TextTestRunner(stream=stream, verbosity=2,
+					 resultclass=_TimedResult).run(suite)
 	bad = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
 	skipped = len(result.skipped)
 	passed = result.testsRun - bad - skipped
 	if bad or skipped:
 		print(stream.getvalue())
 	print(f'  HOST    {passed} passed, {bad} failed, {skipped} skipped in '
-	      f'{time.monotonic() - start:.0f}s', flush=True)
+	      f'{time.monotonic() - start:.0f}s; the slowest:', flush=True)
+	for name, secs in sorted(result.times, key=lambda t: -t[1])[:5]:
+		print(f'            {secs:5.1f}s {name}', flush=True)
 	tally.add('host tests', passed, bad, skipped)
+
+
+class _TimedResult(unittest.TextTestResult):
+	"""A result that also keeps each test's time (host_tests shows the
+	slowest)."""
+
+	def __init__(self, *args, **kwargs):
+		super().__init__(*args, **kwargs)
+		self.times: List[Tuple[str, float]] = []
+		self._started = 0.0
+
+	def startTest(self, test):
+		self._started = time.monotonic()
+		super().startTest(test)
+
+	def stopTest(self, test):
+		super().stopTest(test)
+		self.times.append((test.id().replace('tests.host.', ''),
+				   time.monotonic() - self._started))
 
 
 def guest_boots(board: Board, builds: Dict[str, str], tally: Tally,

@@ -837,15 +837,18 @@ static const struct { const char *params, *named; } bad_params[] = {
 	{ "memory_backed=maybe", "memory_backed" },
 };
 
-void null_module(void)
+/*
+ * Each parameter set refused with EINVAL, the value named in one line, and
+ * nothing left registered. Run after the module's first load: until then
+ * every entry's kprobe is still armed, and arming them all for each
+ * refused load cost about 0.9 s a load (0.17 s once they are muted).
+ */
+static void check_bad_params(void)
 {
-	static const char *const params =
-		"nr_devices=1 capacity_mb=8 block_size=4096 memory_backed=1 completion=1";
 	char name[128], msg[200];
-	int ret, err, busy_fd;
+	int ret, err;
 	size_t i;
 
-	mount_configfs();
 	for (i = 0; i < ARRAY_SIZE(bad_params); i++) {
 		char *log, *before = kernel_log(), own[96], parse[96];
 		const char *hit = NULL, *since;
@@ -871,7 +874,17 @@ void null_module(void)
 		free(log);
 		free(before);
 	}
+}
 
+void null_module(void)
+{
+	static const char *const params =
+		"nr_devices=1 capacity_mb=8 block_size=4096 memory_backed=1 completion=1";
+	char msg[200];
+	int ret, err, busy_fd;
+	size_t i;
+
+	mount_configfs();
 	ret = load_module(NULL_KO, params);
 	err = errno;
 	result(ret == 0 && in_proc_modules("ferro_null", NULL, 0) && dev_exists(0),
@@ -927,6 +940,7 @@ void null_module(void)
 	report_fact("null", "delete_module", "%s", ret == 0 ? "0" : strerror(err));
 	result(ret == 0 && !in_proc_modules("ferro_null", NULL, 0) && !dev_exists(0) &&
 	       !exists(ROOT), "module_null_unload", "delete_module: %d errno %d", ret, err);
+	check_bad_params();
 
 	/* Load and unload in a loop with a timer-mode device. */
 	for (i = 0; i < (size_t)stress_count(); i++) {
