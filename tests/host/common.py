@@ -8,6 +8,8 @@ QEMU virt builds in the cache if those exist, and otherwise skip, saying
 what is missing and which make target makes it.
 """
 
+import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -64,3 +66,73 @@ def tracked_files(prefix: str = '') -> list:
 		dirs[:] = [d for d in dirs if not d.startswith('.') and d != '__pycache__']
 		found += [os.path.relpath(os.path.join(root, f), TOP) for f in files]
 	return found
+
+
+class ToolCache:
+	"""The output of a deterministic tool run, kept under the cache and
+	keyed by everything the run reads, so that a check whose inputs did
+	not change reads what the last run printed instead of running again.
+
+	Paths under this tree are stored as '@TOP@' and given back as this
+	tree's: a fresh clone elsewhere finds the results of the same sources.
+	A key that misses an input would hide a change, so callers hash every
+	input: file contents for this tree's files, (path, size, mtime) for
+	large trees that do not change (the pinned kernel source), and the
+	tool's version.
+	"""
+
+	def __init__(self, name: str, *inputs: bytes):
+		from ferro import kbuild
+		h = hashlib.sha256()
+		for part in inputs:
+			h.update(hashlib.sha256(part).digest())
+		self.dir = os.path.join(kbuild.cache_dir(), 'results', name)
+		self.key = h.hexdigest()
+
+	def run(self, what: str, argv: list, **kwargs) -> subprocess.CompletedProcess:
+		"""subprocess.run(argv, capture_output=True, text=True, **kwargs),
+		or what it returned for the same key and `what` before."""
+		path = os.path.join(self.dir, f'{self.key}-{what}.json')
+		if os.path.exists(path):
+			with open(path) as f:
+				got = json.load(f)
+			return subprocess.CompletedProcess(argv, got['returncode'],
+							   got['stdout'].replace('@TOP@', TOP),
+							   got['stderr'].replace('@TOP@', TOP))
+		p = subprocess.run(argv, capture_output=True, text=True, **kwargs)
+		os.makedirs(self.dir, exist_ok=True)
+		with open(path + '.tmp', 'w') as f:
+			json.dump({'returncode': p.returncode, 'stdout': p.stdout.replace(TOP, '@TOP@'),
+				   'stderr': p.stderr.replace(TOP, '@TOP@')}, f)
+		os.rename(path + '.tmp', path)
+		return p
+
+
+def tree_digest(*roots: str, suffix: str = '') -> bytes:
+	"""The contents of every file under `roots` (ending in `suffix`), by
+	path relative to this tree where it is inside it."""
+	h = hashlib.sha256()
+	for root in roots:
+		for dirpath, dirs, files in os.walk(root):
+			dirs.sort()
+			for name in sorted(files):
+				if not name.endswith(suffix):
+					continue
+				path = os.path.join(dirpath, name)
+				h.update(os.path.relpath(path, TOP).encode() + b'\0')
+				with open(path, 'rb') as f:
+					h.update(hashlib.sha256(f.read()).digest())
+	return h.digest()
+
+
+def tree_stat_digest(*roots: str) -> bytes:
+	"""(path, size, mtime) of every file under `roots`: for large trees
+	that stay as they were unpacked."""
+	h = hashlib.sha256()
+	for root in roots:
+		for dirpath, dirs, files in os.walk(root):
+			dirs.sort()
+			for name in sorted(files):
+				st = os.stat(os.path.join(dirpath, name))
+				h.update(f'{dirpath}/{name} {st.st_size} {st.st_mtime_ns}\n'.encode())
+	return h.digest()

@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 import unittest
 
-from tests.host.common import TOP, build_dir, kernel_source
+from tests.host.common import TOP, ToolCache, build_dir, kernel_source
 
 from ferro import kbuild, kext
 
@@ -54,6 +54,17 @@ def checkpatch(ksrc, *args):
 	return subprocess.run([os.path.join(ksrc, 'scripts', 'checkpatch.pl'), '--strict',
 			       '--color=never', '--show-types', *args],
 			      cwd=ksrc, capture_output=True, text=True)
+
+
+def checkpatch_digest(ksrc):
+	"""checkpatch.pl and the lists it reads, for the keys of results kept
+	under the cache."""
+	tool = hashlib.sha256()
+	for rel in ('scripts/checkpatch.pl', 'scripts/spelling.txt',
+		    'scripts/const_structs.checkpatch', 'MAINTAINERS'):
+		with open(os.path.join(ksrc, rel), 'rb') as f:
+			tool.update(f.read())
+	return tool
 
 
 def counts(output, allowed=()):
@@ -205,13 +216,27 @@ class Series(unittest.TestCase):
 		first = rust_patches()
 		with open(self.patches[first]) as f:
 			self.assertIn('\n+F:\tdrivers/ferro/\n', f.read())
-		for i, path in enumerate(self.patches):
+		tool = checkpatch_digest(self.ksrc).digest()
+		script = os.path.join(self.ksrc, 'scripts', 'checkpatch.pl')
+
+		def check(path):
+			# Each patch's result is kept by its text and checkpatch's; the
+			# commit's hash and date change with every make-patches.
+			with open(path, 'rb') as f:
+				text = re.sub(rb'^(From [0-9a-f]{40} |Date: ).*$', b'', f.read(),
+					      flags=re.M)
+			cache = ToolCache('checkpatch-series', text, tool)
+			return cache.run('strict', [script, '--strict', '--color=never', '--show-types',
+						    path], cwd=self.ksrc)
+
+		with concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+			runs = list(pool.map(check, self.patches))
+		for i, (path, p) in enumerate(zip(self.patches, runs)):
 			# checkpatch asks "does MAINTAINERS need updating?" for every
 			# patch that adds files without touching MAINTAINERS; the
 			# drivers/ferro patch's F: entry covers the drivers, and the
 			# kernel crate's files are covered by the RUST entry.
 			allowed = ('FILE_PATH_CHANGES',) if i != first else ()
-			p = checkpatch(self.ksrc, path)
 			self.assertEqual(counts(p.stdout, allowed), (0, 0, 0),
 					 f'{os.path.basename(path)}:\n{p.stdout[-4000:]}')
 
@@ -230,11 +255,7 @@ class SourceFiles(unittest.TestCase):
 					'*Makefile', '*Kbuild'], cwd=TOP, capture_output=True,
 				       text=True).stdout.split()
 		self.assertTrue(files)
-		tool = hashlib.sha256()
-		for rel in ('scripts/checkpatch.pl', 'scripts/spelling.txt',
-			    'scripts/const_structs.checkpatch'):
-			with open(os.path.join(ksrc, rel), 'rb') as f:
-				tool.update(f.read())
+		tool = checkpatch_digest(ksrc)
 		cache = os.path.join(kbuild.cache_dir(), 'checkpatch')
 		os.makedirs(cache, exist_ok=True)
 

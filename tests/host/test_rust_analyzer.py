@@ -11,7 +11,8 @@ import tempfile
 import unittest
 
 from tests.host import test_null_settings as null_settings
-from tests.host.common import TOP, build_dir, kernel_source
+from tests.host.common import TOP, ToolCache, build_dir, kernel_source, tree_digest, \
+	tree_stat_digest
 
 
 def crate_roots():
@@ -60,15 +61,31 @@ class RustAnalyzer(unittest.TestCase):
 		if p.returncode != 0:
 			raise AssertionError(p.stderr)
 		with open(os.path.join(cls.tmp, 'rust-project.json')) as f:
-			cls.project = json.load(f)
+			text = f.read()
+		cls.project = json.loads(text)
+		# rust-analyzer reads the project, the sources of its crates (ours,
+		# the kernel's, the build's generated ones) and the sysroot.
+		version = subprocess.run(['rust-analyzer', '--version'], capture_output=True,
+					 text=True).stdout
+		rustc = os.path.join(cls.project['sysroot'], 'bin', 'rustc')
+		sysroot = subprocess.run([rustc, '--version', '--verbose'], capture_output=True,
+					 text=True).stdout
+		cls.cache = ToolCache('rust-analyzer', text.replace(TOP, '@TOP@').encode(),
+				      version.encode(), sysroot.encode(),
+				      tree_digest(os.path.join(TOP, 'drivers'), os.path.join(TOP, 'kext'),
+						  suffix='.rs'),
+				      tree_stat_digest(os.path.join(kernel_source(), 'rust')),
+				      tree_digest(os.path.join(build_dir('m'), 'rust'), suffix='.rs'))
 
 	@classmethod
 	def tearDownClass(cls):
 		shutil.rmtree(cls.tmp)
 
-	def ra(self, *args):
-		return subprocess.run(['rust-analyzer', *args, self.tmp], capture_output=True,
-				      text=True, env=dict(os.environ, RUST_BACKTRACE='0'))
+	def ra(self, what):
+		"""rust-analyzer `what` on the project: run once per set of inputs
+		(ToolCache)."""
+		return self.cache.run(what, ['rust-analyzer', what, self.tmp],
+				      env=dict(os.environ, RUST_BACKTRACE='0'))
 
 	def test_every_ferro_crate_is_a_member(self):
 		members = sorted(c['root_module'] for c in self.project['crates']
