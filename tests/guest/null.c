@@ -35,7 +35,7 @@
 #define ROOT CONFIGFS "/ferro_null"
 #define THREADS 4
 #define MAX_IO (1024 * 1024)
-#define WRITES 40
+#define WRITES 40		/* per writer, with the full loop counts */
 
 /* xorshift64*: every thread its own reproducible stream. */
 static uint64_t rnd(uint64_t *s)
@@ -176,6 +176,18 @@ static void *region_worker(void *arg)
 	return NULL;
 }
 
+/*
+ * Writes per writer: WRITES with the full loop counts (ferro_stress=50),
+ * fewer with short ones, never under 10. The debug kernel's boots in make
+ * check (ferro_stress=1) spent 12 s of each boot here with all 40.
+ */
+static int integrity_writes(void)
+{
+	long n = WRITES * stress_count() / 50;
+
+	return n < 10 ? 10 : n > WRITES ? WRITES : (int)n;
+}
+
 /* THREADS writers, each on its own region of the device; 1 if clean. */
 static int integrity(const char *plan, const char *what, int index, unsigned int bs)
 {
@@ -199,7 +211,7 @@ static int integrity(const char *plan, const char *what, int index, unsigned int
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < THREADS; i++) {
 		r[i] = (struct region){ .fd = fd, .len = size / THREADS, .bs = bs,
-					.writes = WRITES, .seed = 0x9e3779b97f4a7c15ULL * (i + 1) };
+					.writes = integrity_writes(), .seed = 0x9e3779b97f4a7c15ULL * (i + 1) };
 		r[i].start = r[i].len * i;
 		r[i].shadow = calloc(1, r[i].len);
 		if (!r[i].shadow || pthread_create(&t[i], NULL, region_worker, &r[i])) {
@@ -220,7 +232,7 @@ static int integrity(const char *plan, const char *what, int index, unsigned int
 	snprintf(name, sizeof(name), "%s_null_integrity_%s", plan, what);
 	result(!mismatches && !errors, name,
 	       "%d threads x %d writes of 512 B..1 MiB on ferro_nullb%d: %ld bytes differ, %ld I/O errors",
-	       THREADS, WRITES, index, mismatches, errors);
+	       THREADS, integrity_writes(), index, mismatches, errors);
 	report_fact("null", "integrity", "%s: %d threads, %lld MiB, %ld mismatches, %ld errors, %.1fs",
 		    what, THREADS, size >> 20, mismatches, errors,
 		    (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
@@ -759,7 +771,7 @@ void null_stress(const char *plan)
 	}
 	for (i = 0; i < THREADS; i++) {
 		r[i] = (struct region){ .fd = fd, .len = size / THREADS, .bs = 4096,
-					.writes = WRITES, .seed = 0x5851f42d4c957f2dULL * (i + 7) };
+					.writes = integrity_writes(), .seed = 0x5851f42d4c957f2dULL * (i + 7) };
 		r[i].start = r[i].len * i;
 		/* What earlier tests left (built in) is the starting point. */
 		if (posix_memalign((void **)&r[i].shadow, 4096, r[i].len) ||
