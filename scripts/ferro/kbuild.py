@@ -306,12 +306,51 @@ def seed(board: Board, mode: str, kdir: str, out: str, variant: str = '') -> Non
 	shutil.rmtree(tmp, ignore_errors=True)
 	subprocess.run(['cp', '-a', '--reflink=auto', src, tmp], check=True)
 	shutil.rmtree(os.path.join(tmp, 'drivers', 'ferro'), ignore_errors=True)
-	for stale in ('.ferro-fragment', 'ferro-build.log'):
+	for stale in ('.ferro-fragment', '.ferro-inputs', 'ferro-build.log'):
 		if os.path.exists(os.path.join(tmp, stale)):
 			os.remove(os.path.join(tmp, stale))
 	shutil.rmtree(out, ignore_errors=True)
 	os.rename(tmp, out)
 	done('seed', start)
+
+
+# What the kernel build reads from this tree (drivers/ferro in the kernel).
+FERRO_INPUTS = ('Kconfig', 'Makefile', 'drivers', 'kext', 'tests/kmod')
+
+
+def inputs_digest(board: Board, mode: str, kdir: str, variant: str,
+		  targets: List[str]) -> str:
+	"""Everything a build reads, for a stamp that lets an unchanged build
+	skip make: the configuration fragment and targets, the contents of
+	Ferro's sources (a fresh clone has new mtimes, which make would
+	rebuild for), the compilers' versions, and the kernel tree as it lies
+	on disk (each file's path, size and mtime; 96,000 files take about a
+	second)."""
+	h = hashlib.sha256()
+	h.update(f'{mode}\0{variant}\0{" ".join(targets)}\0{fragment(board, mode, variant)}\0'
+		 .encode())
+	env = toolchain_env()
+	for tool in ('rustc', 'bindgen', board.cross_compile + 'gcc'):
+		try:
+			ver = subprocess.run([tool, '--version'], capture_output=True, text=True,
+					     env=env).stdout
+		except OSError:
+			ver = 'missing'
+		h.update(f'{tool} {ver}\0'.encode())
+	for rel in FERRO_INPUTS:
+		root = os.path.join(TOP, rel)
+		paths = [root] if os.path.isfile(root) else sorted(
+			os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs)
+		for path in paths:
+			with open(path, 'rb') as f:
+				h.update(os.path.relpath(path, TOP).encode() + b'\0' +
+					 hashlib.sha256(f.read()).digest())
+	for dirpath, dirs, files in os.walk(kdir):
+		dirs.sort()
+		for name in sorted(files):
+			st = os.lstat(os.path.join(dirpath, name))
+			h.update(f'{dirpath}/{name} {st.st_size} {st.st_mtime_ns}\n'.encode())
+	return h.hexdigest()
 
 
 def build(board: Board, mode: str, kdir: str, jobs: int, variant: str = '') -> str:
@@ -335,12 +374,23 @@ def build(board: Board, mode: str, kdir: str, jobs: int, variant: str = '') -> s
 	print(f'  BUILD   {what} in {out}', flush=True)
 	targets = [os.path.basename(board.kernel_image), 'modules']
 	targets += [dtb for b in siblings(board) for dtb in b.dtbs if not variant]
+	stamp = os.path.join(out, '.ferro-inputs')
+	inputs = inputs_digest(board, mode, kdir, variant, targets)
+	if os.path.isfile(os.path.join(out, board.kernel_image)) and os.path.isfile(stamp) and \
+	   _read_text(stamp) == inputs:
+		print(f'  BUILD   {what} up to date (inputs unchanged) in '
+		      f'{time.monotonic() - start:.0f}s', flush=True)
+		return out
+	if os.path.exists(stamp):
+		os.remove(stamp)
 	cmd, env = make_command(board, kdir, out, variant, [f'-j{jobs}', 'CLIPPY=1'] + targets)
 	steps = run_logged(cmd, os.path.join(out, 'ferro-build.log'),
 			   show=lambda l: 'drivers/ferro/' in l or 'warning:' in l or 'error:' in l,
 			   env=env)
 	if variant == 'kasan':
 		host_gen_init_cpio(kdir, out)
+	with open(stamp, 'w') as f:
+		f.write(inputs)
 	state = f'built ({steps} compile/link steps)' if steps else 'up to date'
 	print(f'  BUILD   {what} {state} in {time.monotonic() - start:.0f}s', flush=True)
 	return out
