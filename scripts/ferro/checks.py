@@ -41,13 +41,15 @@ def boot_plans() -> List[BootPlan]:
 	registry's drivers ask for (ferro/registry.py): their own boots, boots
 	on their boards, one per mode and device-tree variant."""
 	drivers = registry.drivers()
-	out = [BootPlan(plan, mode, plan, guest.PLAN_CMDLINE[plan]) for mode, plan in MODE_PLANS]
+	loops = f' ferro_stress={CHECK_LOOPS}'
+	out = [BootPlan(plan, mode, plan, guest.PLAN_CMDLINE[plan] + loops)
+	       for mode, plan in MODE_PLANS]
 	for d in drivers:
 		out += [BootPlan(b.name, b.mode, 'module' if b.mode == 'm' else 'builtin', b.args,
 				 d.name, broken=b.broken) for b in d.boots]
 	for d in drivers:
-		out += [BootPlan(f'{_short(on)}-{plan}', mode, plan, guest.PLAN_CMDLINE[plan], d.name,
-				 board=on) for on in d.boards for mode, plan in MODE_PLANS]
+		out += [BootPlan(f'{_short(on)}-{plan}', mode, plan, guest.PLAN_CMDLINE[plan] + loops,
+				 d.name, board=on) for on in d.boards for mode, plan in MODE_PLANS]
 	for d in drivers:
 		out += [BootPlan(f'{plan}-{variant}', mode, plan, '', d.name, variant, broken=variant)
 			for variant in d.dt_variants for mode, plan in MODE_PLANS]
@@ -71,6 +73,10 @@ def debug_plans() -> List[BootPlan]:
 	return out
 
 
+# make check's board boots run each guest loop this many times (the
+# guest's default, 50, is make test's, make compare's and make demo's;
+# make stress runs FULL_STRESS on the debug kernels).
+CHECK_LOOPS = 10
 CHECK_STRESS = 1
 CHECK_FAULT_STRIDE = 100
 FULL_STRESS = 200
