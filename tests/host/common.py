@@ -89,21 +89,34 @@ class ToolCache:
 		self.dir = os.path.join(kbuild.cache_dir(), 'results', name)
 		self.key = h.hexdigest()
 
-	def run(self, what: str, argv: list, **kwargs) -> subprocess.CompletedProcess:
+	def run(self, what: str, argv: list, tmp: str = '', **kwargs) -> subprocess.CompletedProcess:
 		"""subprocess.run(argv, capture_output=True, text=True, **kwargs),
-		or what it returned for the same key and `what` before."""
+		or what it returned for the same key and `what` before. Paths
+		under `tmp` (a run's own temporary directory) are kept neutral
+		too."""
+		names = [(TOP, '@TOP@')] + ([(tmp, '@TMP@')] if tmp else [])
+
+		def neutral(text):
+			for path, token in names:
+				text = text.replace(path, token)
+			return text
+
+		def ours(text):
+			for path, token in names:
+				text = text.replace(token, path)
+			return text
+
 		path = os.path.join(self.dir, f'{self.key}-{what}.json')
 		if os.path.exists(path):
 			with open(path) as f:
 				got = json.load(f)
-			return subprocess.CompletedProcess(argv, got['returncode'],
-							   got['stdout'].replace('@TOP@', TOP),
-							   got['stderr'].replace('@TOP@', TOP))
+			return subprocess.CompletedProcess(argv, got['returncode'], ours(got['stdout']),
+							   ours(got['stderr']))
 		p = subprocess.run(argv, capture_output=True, text=True, **kwargs)
 		os.makedirs(self.dir, exist_ok=True)
 		with open(path + '.tmp', 'w') as f:
-			json.dump({'returncode': p.returncode, 'stdout': p.stdout.replace(TOP, '@TOP@'),
-				   'stderr': p.stderr.replace(TOP, '@TOP@')}, f)
+			json.dump({'returncode': p.returncode, 'stdout': neutral(p.stdout),
+				   'stderr': neutral(p.stderr)}, f)
 		os.rename(path + '.tmp', path)
 		return p
 

@@ -7,10 +7,24 @@ import subprocess
 import tempfile
 import unittest
 
-from tests.host.common import TOP, build_dir, kernel_source
+from tests.host.common import TOP, ToolCache, build_dir, kernel_source, tree_digest, \
+	tree_stat_digest
 from ferro import board as boards, image
 
 CHECK = os.path.join(TOP, 'scripts', 'check-dt-bindings')
+
+
+def tools():
+	"""Where setup-deps installs dtschema's programs."""
+	return os.path.join(os.environ.get('FERRO_CACHE') or os.path.expanduser('~/.cache/ferro'),
+			    'tools', 'venv', 'bin')
+
+
+def version(program):
+	try:
+		return run(program, '--version').stdout.encode()
+	except OSError:
+		return b'missing'
 
 
 def run(*cmd):
@@ -34,7 +48,20 @@ class Bindings(unittest.TestCase):
 		cls.tmp.cleanup()
 
 	def check(self, *dtbs):
-		return run(CHECK, '--kdir', kernel_source(), *dtbs)
+		"""check-dt-bindings on the DTBs, once per set of inputs (ToolCache):
+		the script, Ferro's bindings, the kernel's, dtschema's and dtc's
+		versions and each DTB."""
+		kernel = os.path.join(kernel_source(), 'Documentation', 'devicetree', 'bindings')
+		inputs = [tree_digest(os.path.join(TOP, 'Documentation', 'devicetree')),
+			  tree_stat_digest(kernel),
+			  version(os.path.join(tools(), 'dt-validate')), version('dtc')]
+		with open(CHECK, 'rb') as f:
+			inputs.append(f.read())
+		for dtb in dtbs:
+			with open(dtb, 'rb') as f:
+				inputs.append(os.path.relpath(dtb, self.tmp.name).encode() + f.read())
+		return ToolCache('dt-bindings', *inputs).run(
+			'check', [CHECK, '--kdir', kernel_source(), *dtbs], tmp=self.tmp.name)
 
 	def broken(self, name, *edits):
 		out = os.path.join(self.tmp.name, f'{name}.dtb')
