@@ -329,6 +329,9 @@ def inputs_digest(board: Board, mode: str, kdir: str, variant: str,
 	h = hashlib.sha256()
 	h.update(f'{mode}\0{variant}\0{" ".join(targets)}\0{fragment(board, mode, variant)}\0'
 		 .encode())
+	# How make is called, and what Ferro's Makefile reads from the
+	# environment.
+	h.update(f'{make_args(board, kdir, "")}\0{os.environ.get("FERRO_WERROR", "")}\0'.encode())
 	env = toolchain_env()
 	for tool in ('rustc', 'bindgen', board.cross_compile + 'gcc'):
 		try:
