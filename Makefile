@@ -48,7 +48,7 @@ help:
 	@echo '  demo          set up, build =m and =y for BOARD, boot both, show how C entered'
 	@echo '  check         the test suite; ends with "N passed, N failed" (.ci/run)'
 	@echo '  compare       measured built-in vs loadable report in compare/BOARD/ (BOOTS=5)'
-	@echo '  image         BOARD=rpi4|rpi5: flashable SD-card image out/BOARD/ferro-BOARD.img'
+	@echo '  image         BOARD=rpi4|rpi5: SD-card image out/BOARD/PLAN/ferro-BOARD-PLAN.img'
 	@echo '                (FERRO_MODE=m|y, RPI_FIRMWARE=DIR for your own Pi 4 firmware)'
 	@echo '  lava-jobs     BOARD=... ARTIFACT_URL=...: LAVA jobs (validated) and their artefacts'
 	@echo '                in out/BOARD/lava/ (Documentation/boards/lava.rst)'

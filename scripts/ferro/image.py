@@ -273,7 +273,8 @@ def _assemble(board: Board, build: str, mode: str, out_dir: str, firmware: Optio
 		dst.seek(root_start * 512)
 		shutil.copyfileobj(src, dst, 4 * MIB)
 
-	final = os.path.join(out_dir, f'ferro-{board.name}.img')
+	# Named by mode: a module image and a built-in one can sit side by side.
+	final = os.path.join(out_dir, f'ferro-{board.name}-{PLANS[mode]}.img')
 	os.replace(tmp, final)
 	final_dtb = os.path.join(out_dir, os.path.basename(dtb))
 	os.replace(dtb, final_dtb)

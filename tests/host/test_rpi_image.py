@@ -43,6 +43,17 @@ class Images(unittest.TestCase):
 			c = self.build('rpi5', os.path.join(tmp, 'c'), 1700000001)
 			self.assertNotEqual(sha(a.path), sha(c.path), 'SOURCE_DATE_EPOCH is not used')
 
+	def test_modes_do_not_overwrite_each_other(self):
+		with tempfile.TemporaryDirectory() as tmp:
+			imgs = {mode: image.build_image(boards.load('rpi5'), build_dir(mode), mode, tmp, None)
+				for mode in ('m', 'y')}
+			self.assertEqual([os.path.basename(imgs[m].path) for m in ('m', 'y')],
+					 ['ferro-rpi5-module.img', 'ferro-rpi5-builtin.img'])
+			for mode, img in imgs.items():
+				self.assertTrue(os.path.isfile(img.path), img.path)
+				self.assertIn(f'-- {image.PLANS[mode]} rpi5', img.cmdline)
+			self.assertNotEqual(sha(imgs['m'].path), sha(imgs['y'].path))
+
 	def test_missing_firmware_is_named_and_the_image_still_written(self):
 		with tempfile.TemporaryDirectory() as tmp:
 			img = self.build('rpi4', tmp, 1700000000, firmware=None)
