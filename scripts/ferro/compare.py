@@ -304,14 +304,21 @@ def build_cells(name: str, mode: str, build: str, vmlinux: elf.Elf,
 	return cell
 
 
-def collect(board: Board, kdir: str, boots: int, stress: Optional[int] = None,
-	    say=print) -> Dict:
-	"""Boot each kernel `boots` times (stress loops of `stress` cycles, or
-	the guest's default) and gather the report's data."""
+def _builds(board: Board, kdir: str) -> Dict[str, str]:
+	"""Mode ('module', 'built-in') -> the board's build of it, which must
+	exist."""
 	builds = {mode: kbuild.build_dir(board, k, kdir) for mode, k in MODES}
 	for mode, b in builds.items():
 		if not os.path.exists(os.path.join(b, board.kernel_image)):
 			raise guest.GuestError(f'no {mode} kernel in {b} (run make kernels)')
+	return builds
+
+
+def collect(board: Board, kdir: str, boots: int, stress: Optional[int] = None,
+	    say=print) -> Dict:
+	"""Boot each kernel `boots` times (stress loops of `stress` cycles, or
+	the guest's default) and gather the report's data."""
+	builds = _builds(board, kdir)
 	logs: Dict[str, List[BootLog]] = {'module': [], 'built-in': []}
 	for i in range(boots):
 		for mode, plan in (('module', 'module'), ('built-in', 'builtin')):
@@ -331,7 +338,7 @@ def from_logs(board: Board, kdir: str, paths: Dict[str, str]) -> Dict:
 	"""The report's data from logs of boots made elsewhere (make check's
 	module and built-in boots, which dump the kernel log as compare's do):
 	mode ('module', 'built-in') -> log path."""
-	builds = {mode: kbuild.build_dir(board, k, kdir) for mode, k in MODES}
+	builds = _builds(board, kdir)
 	if sorted(paths) != sorted(builds):
 		raise ValueError(f'logs for {", ".join(sorted(builds))} needed, '
 				 f'not {", ".join(sorted(paths)) or "none"}')

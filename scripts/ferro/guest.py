@@ -9,7 +9,6 @@ KTAP results. Every boot keeps its console log in the run directory.
 import dataclasses
 import glob
 import gzip
-import hashlib
 import os
 import re
 import shutil
@@ -17,7 +16,7 @@ import subprocess
 import time
 from typing import List, Optional, Sequence, Tuple
 
-from ferro import ktap, registry
+from ferro import digest, ktap, registry
 from ferro import observe as observe_mod
 from ferro.board import Board, TOP
 from ferro.kbuild import cache_dir
@@ -35,13 +34,6 @@ def run_dir(board: Board) -> str:
 	return d
 
 
-def _digest(*parts: bytes) -> str:
-	h = hashlib.sha256()
-	for p in parts:
-		h.update(hashlib.sha256(p).digest())
-	return h.hexdigest()[:16]
-
-
 def _read(path: str) -> bytes:
 	with open(path, 'rb') as f:
 		return f.read()
@@ -53,7 +45,7 @@ def guest_init(board: Board) -> str:
 	the generated ferro-drivers.h, beside the binary."""
 	sources = sorted(glob.glob(os.path.join(GUEST_DIR, '*.[ch]')))
 	header = registry.guest_header().encode()
-	key = _digest(*[_read(p) for p in sources], header, board.cross_compile.encode())
+	key = digest.of(*[_read(p) for p in sources], header, board.cross_compile.encode())[:16]
 	out = os.path.join(run_dir(board), f'ferro-init-{key}')
 	if not os.path.exists(out):
 		gen = out + '.include'
@@ -191,8 +183,8 @@ def device_tree(board: Board, variant: str = '') -> Optional[str]:
 		extra = [os.path.join(board.folder, 'dt-variants', variant + '.dtsi')]
 	qemu_version = subprocess.run([board.qemu_binary, '--version'], capture_output=True,
 				      text=True, check=True).stdout
-	key = _digest(*[_read(p) for p in [dtsi or whole] + extra],
-		      ' '.join(board.qemu_machine).encode(), qemu_version.encode())
+	key = digest.of(*[_read(p) for p in [dtsi or whole] + extra],
+			' '.join(board.qemu_machine).encode(), qemu_version.encode())[:16]
 	out = os.path.join(run_dir(board), f'{board.name}{"-" + variant if variant else ""}-{key}.dtb')
 	if os.path.exists(out):
 		return out

@@ -8,7 +8,6 @@ QEMU virt builds in the cache if those exist, and otherwise skip, saying
 what is missing and which make target makes it.
 """
 
-import hashlib
 import json
 import os
 import subprocess
@@ -78,16 +77,13 @@ class ToolCache:
 	A key that misses an input would hide a change, so callers hash every
 	input: file contents for this tree's files, (path, size, mtime) for
 	large trees that do not change (the pinned kernel source), and the
-	tool's version.
+	tool's version (ferro/digest.py: contents() and stats()).
 	"""
 
 	def __init__(self, name: str, *inputs: bytes):
-		from ferro import kbuild
-		h = hashlib.sha256()
-		for part in inputs:
-			h.update(hashlib.sha256(part).digest())
+		from ferro import digest, kbuild
 		self.dir = os.path.join(kbuild.cache_dir(), 'results', name)
-		self.key = h.hexdigest()
+		self.key = digest.of(*inputs)
 
 	def run(self, what: str, argv: list, tmp: str = '', **kwargs) -> subprocess.CompletedProcess:
 		"""subprocess.run(argv, capture_output=True, text=True, **kwargs),
@@ -119,33 +115,3 @@ class ToolCache:
 				   'stderr': neutral(p.stderr)}, f)
 		os.rename(path + '.tmp', path)
 		return p
-
-
-def tree_digest(*roots: str, suffix: str = '') -> bytes:
-	"""The contents of every file under `roots` (ending in `suffix`), by
-	path relative to this tree where it is inside it."""
-	h = hashlib.sha256()
-	for root in roots:
-		for dirpath, dirs, files in os.walk(root):
-			dirs.sort()
-			for name in sorted(files):
-				if not name.endswith(suffix):
-					continue
-				path = os.path.join(dirpath, name)
-				h.update(os.path.relpath(path, TOP).encode() + b'\0')
-				with open(path, 'rb') as f:
-					h.update(hashlib.sha256(f.read()).digest())
-	return h.digest()
-
-
-def tree_stat_digest(*roots: str) -> bytes:
-	"""(path, size, mtime) of every file under `roots`: for large trees
-	that stay as they were unpacked."""
-	h = hashlib.sha256()
-	for root in roots:
-		for dirpath, dirs, files in os.walk(root):
-			dirs.sort()
-			for name in sorted(files):
-				st = os.stat(os.path.join(dirpath, name))
-				h.update(f'{dirpath}/{name} {st.st_size} {st.st_mtime_ns}\n'.encode())
-	return h.digest()

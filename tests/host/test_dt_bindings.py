@@ -7,9 +7,8 @@ import subprocess
 import tempfile
 import unittest
 
-from tests.host.common import TOP, ToolCache, build_dir, kernel_source, tree_digest, \
-	tree_stat_digest
-from ferro import board as boards, image
+from tests.host.common import TOP, ToolCache, build_dir, kernel_source
+from ferro import board as boards, digest, image
 
 CHECK = os.path.join(TOP, 'scripts', 'check-dt-bindings')
 
@@ -52,8 +51,8 @@ class Bindings(unittest.TestCase):
 		the script, Ferro's bindings, the kernel's, dtschema's and dtc's
 		versions and each DTB."""
 		kernel = os.path.join(kernel_source(), 'Documentation', 'devicetree', 'bindings')
-		inputs = [tree_digest(os.path.join(TOP, 'Documentation', 'devicetree')),
-			  tree_stat_digest(kernel),
+		inputs = [digest.contents(os.path.join(TOP, 'Documentation', 'devicetree')),
+			  digest.stats(kernel),
 			  version(os.path.join(tools(), 'dt-validate')), version('dtc')]
 		with open(CHECK, 'rb') as f:
 			inputs.append(f.read())

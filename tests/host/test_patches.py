@@ -9,6 +9,7 @@ kernel-crate files), so it applies to the pinned kernel as it is.
 """
 
 import concurrent.futures
+import functools
 import glob
 import hashlib
 import os
@@ -20,7 +21,7 @@ import unittest
 
 from tests.host.common import TOP, ToolCache, build_dir, kernel_source
 
-from ferro import kbuild, kext
+from ferro import digest, kbuild, kext
 
 SKELETON = ('Makefile', 'Kconfig', 'MAINTAINERS', 'drivers/Kconfig', 'drivers/Makefile',
 	    'scripts/Makefile.build', 'rust/kernel/lib.rs', 'rust/kernel/opp.rs',
@@ -50,21 +51,32 @@ def git(cwd, *args):
 			      text=True).stdout
 
 
-def checkpatch(ksrc, *args):
-	return subprocess.run([os.path.join(ksrc, 'scripts', 'checkpatch.pl'), '--strict',
-			       '--color=never', '--show-types', *args],
-			      cwd=ksrc, capture_output=True, text=True)
+def patch_text(path):
+	"""A patch of the series as checkpatch and the build read it, for the
+	keys of what is kept of them: format-patch stamps each patch with its
+	commit and date, new with every make-patches."""
+	with open(path, 'rb') as f:
+		return re.sub(rb'^(From [0-9a-f]{40} |Date: ).*$', b'', f.read(), flags=re.M)
 
 
+@functools.lru_cache(maxsize=None)
 def checkpatch_digest(ksrc):
-	"""checkpatch.pl and the lists it reads, for the keys of results kept
-	under the cache."""
-	tool = hashlib.sha256()
+	"""checkpatch.pl and the lists it reads."""
+	parts = []
 	for rel in ('scripts/checkpatch.pl', 'scripts/spelling.txt',
 		    'scripts/const_structs.checkpatch', 'MAINTAINERS'):
 		with open(os.path.join(ksrc, rel), 'rb') as f:
-			tool.update(f.read())
-	return tool
+			parts.append(f.read())
+	return digest.of(*parts).encode()
+
+
+def checkpatch(ksrc, key, *args, tmp=''):
+	"""checkpatch --strict ARGS in the kernel tree, run once per `key` (what
+	it reads of the file or patch) and checkpatch (ToolCache)."""
+	argv = [os.path.join(ksrc, 'scripts', 'checkpatch.pl'), '--strict', '--color=never',
+		'--show-types', *args]
+	return ToolCache('checkpatch', key, checkpatch_digest(ksrc)).run('strict', argv, tmp=tmp,
+									cwd=ksrc)
 
 
 def counts(output, allowed=()):
@@ -149,17 +161,14 @@ class Series(unittest.TestCase):
 		self.assertTrue(self.patches, 'no patches were made')
 		config = os.path.join(build_dir('m'), '.config')
 		root = os.path.join(kbuild.cache_dir(), 'series')
-		digest = hashlib.sha256(os.path.realpath(self.ksrc).encode())
+		h = hashlib.sha256(os.path.realpath(self.ksrc).encode())
 		rustc = subprocess.run(['rustc', '--version'], capture_output=True, text=True,
 				       env=kbuild.toolchain_env())
-		digest.update(rustc.stdout.encode())
+		h.update(rustc.stdout.encode())
 		for path in self.patches + [config]:
-			with open(path) as f:
-				# format-patch stamps each patch with its commit and date.
-				digest.update(re.sub(r'^(From [0-9a-f]{40} |Date: ).*$', '', f.read(),
-						     flags=re.M).encode())
+			h.update(patch_text(path))
 		stamp = os.path.join(root, 'built')
-		if os.path.isfile(stamp) and open(stamp).read() == digest.hexdigest():
+		if os.path.isfile(stamp) and open(stamp).read() == h.hexdigest():
 			return
 		src, out = os.path.join(root, 'src'), os.path.join(root, 'build')
 		if os.path.lexists(stamp):
@@ -196,7 +205,7 @@ class Series(unittest.TestCase):
 				self.assertTrue(os.path.isfile(obj), f'{obj} was not built')
 		shutil.rmtree(src)
 		with open(stamp, 'w') as f:
-			f.write(digest.hexdigest())
+			f.write(h.hexdigest())
 
 	def test_kernel_crate_patches_first(self):
 		subjects = []
@@ -216,18 +225,9 @@ class Series(unittest.TestCase):
 		first = rust_patches()
 		with open(self.patches[first]) as f:
 			self.assertIn('\n+F:\tdrivers/ferro/\n', f.read())
-		tool = checkpatch_digest(self.ksrc).digest()
-		script = os.path.join(self.ksrc, 'scripts', 'checkpatch.pl')
-
 		def check(path):
-			# Each patch's result is kept by its text and checkpatch's; the
-			# commit's hash and date change with every make-patches.
-			with open(path, 'rb') as f:
-				text = re.sub(rb'^(From [0-9a-f]{40} |Date: ).*$', b'', f.read(),
-					      flags=re.M)
-			cache = ToolCache('checkpatch-series', text, tool)
-			return cache.run('strict', [script, '--strict', '--color=never', '--show-types',
-						    path], cwd=self.ksrc)
+			return checkpatch(self.ksrc, b'patch\0' + patch_text(path), path,
+					  tmp=os.path.dirname(path))
 
 		with concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 1) as pool:
 			runs = list(pool.map(check, self.patches))
@@ -244,8 +244,8 @@ class Series(unittest.TestCase):
 class SourceFiles(unittest.TestCase):
 	"""checkpatch --strict --no-tree -f on every C and Rust file and Makefile.
 
-	A clean result is remembered under the cache, keyed by the file's path
-	and bytes and by checkpatch.pl and the lists it reads: a file, or a
+	Each result is kept under the cache, keyed by the file's path and
+	bytes and by checkpatch.pl and the lists it reads: a file, or a
 	checkpatch, that changed is checked again; one that did not costs
 	nothing. Files run two at a time."""
 
@@ -255,25 +255,16 @@ class SourceFiles(unittest.TestCase):
 					'*Makefile', '*Kbuild'], cwd=TOP, capture_output=True,
 				       text=True).stdout.split()
 		self.assertTrue(files)
-		tool = checkpatch_digest(ksrc)
-		cache = os.path.join(kbuild.cache_dir(), 'checkpatch')
-		os.makedirs(cache, exist_ok=True)
 
-		def stamp(rel):
-			h = tool.copy()
-			h.update(rel.encode() + b'\0')
+		def check(rel):
 			with open(os.path.join(TOP, rel), 'rb') as f:
-				h.update(f.read())
-			return os.path.join(cache, h.hexdigest())
+				key = b'file\0' + rel.encode() + b'\0' + f.read()
+			return checkpatch(ksrc, key, '--no-tree', '-f', os.path.join(TOP, rel))
 
-		todo = [rel for rel in files if not os.path.exists(stamp(rel))]
 		with concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 1) as pool:
-			runs = pool.map(lambda rel: checkpatch(ksrc, '--no-tree', '-f',
-								 os.path.join(TOP, rel)), todo)
-			for rel, p in zip(todo, runs):
-				self.assertEqual(counts(p.stdout)[:2], (0, 0),
-						 f'{rel}:\n{p.stdout[-4000:]}')
-				open(stamp(rel), 'w').close()
+			runs = list(pool.map(check, files))
+		for rel, p in zip(files, runs):
+			self.assertEqual(counts(p.stdout)[:2], (0, 0), f'{rel}:\n{p.stdout[-4000:]}')
 
 
 if __name__ == '__main__':

@@ -11,8 +11,9 @@ import tempfile
 import unittest
 
 from tests.host import test_null_settings as null_settings
-from tests.host.common import TOP, ToolCache, build_dir, kernel_source, tree_digest, \
-	tree_stat_digest
+from tests.host.common import TOP, ToolCache, build_dir, kernel_source
+
+from ferro import digest
 
 
 def crate_roots():
@@ -72,10 +73,10 @@ class RustAnalyzer(unittest.TestCase):
 					 text=True).stdout
 		cls.cache = ToolCache('rust-analyzer', text.replace(TOP, '@TOP@').encode(),
 				      version.encode(), sysroot.encode(),
-				      tree_digest(os.path.join(TOP, 'drivers'), os.path.join(TOP, 'kext'),
-						  suffix='.rs'),
-				      tree_stat_digest(os.path.join(kernel_source(), 'rust')),
-				      tree_digest(os.path.join(build_dir('m'), 'rust'), suffix='.rs'))
+				      digest.contents(os.path.join(TOP, 'drivers'), os.path.join(TOP, 'kext'),
+						      suffix='.rs'),
+				      digest.stats(os.path.join(kernel_source(), 'rust')),
+				      digest.contents(os.path.join(build_dir('m'), 'rust'), suffix='.rs'))
 
 	@classmethod
 	def tearDownClass(cls):
