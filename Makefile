@@ -56,9 +56,10 @@ help:
 	@echo '                every loop STRESS=200 times, allocation failures injected'
 	@echo '  kasan         the same on KASAN kernels built by clang in a Debian trixie'
 	@echo '                root (scripts/setup-chroot llvm; KASAN_STRESS=20)'
-	@echo '  bench         ferro_null vs C null_blk and rnull: IOPS, MB/s, ratios; writes'
-	@echo '                Documentation/drivers/null-bench.txt (BENCH_RUNS=5 BENCH_MS=2000'
-	@echo '                BENCH_BOOTS=2)'
+	@echo '  bench         each driver vs its C peer: exact kernel instructions per'
+	@echo '                operation (QEMU -icount) and time; writes'
+	@echo '                Documentation/drivers/<suite>-bench.txt (BENCH_SUITES=null,cpufreq,phy'
+	@echo '                BENCH_RUNS=3 BENCH_MS=1000 BENCH_BOOTS=2)'
 	@echo
 	@echo 'Other targets:'
 	@echo '  deps          install the toolchain (scripts/setup-deps)'
@@ -159,12 +160,14 @@ FERRO_MODE ?= m
 image: kernel-src
 	@scripts/build-image $(BUILD_ARGS) --mode $(FERRO_MODE)
 
-BENCH_RUNS ?= 5
-BENCH_MS ?= 2000
+BENCH_SUITES ?= null,cpufreq,phy
+BENCH_RUNS ?= 3
+BENCH_MS ?= 1000
 BENCH_BOOTS ?= 2
 bench: kernels
-	@scripts/ferro-bench --board $(BOARD) --kdir $(KSRC) --runs $(BENCH_RUNS) --ms $(BENCH_MS) \
-		--boots $(BENCH_BOOTS) --output Documentation/drivers/null-bench.txt
+	@scripts/ferro-bench --kdir $(KSRC) --suites $(BENCH_SUITES) --runs $(BENCH_RUNS) \
+		--ms $(BENCH_MS) --boots $(BENCH_BOOTS) $(if $(BENCH_ONLY),--only $(BENCH_ONLY)) \
+		--output-dir Documentation/drivers
 
 docs: kernels
 	@scripts/gen-docs --board $(BOARD) --kdir $(KSRC)

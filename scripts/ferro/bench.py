@@ -1,24 +1,35 @@
 # SPDX-License-Identifier: GPL-2.0
-"""make bench: parse the guest's "# bench:" lines, take medians, compare."""
+"""make bench: parse the guest's "# bench:" and "# cost:" lines, take
+medians, compare each Ferro driver with its C peer."""
 
 import statistics
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from ferro import protocol
 
-# The driver every other is compared with.
-REFERENCE = 'null_blk'
+# Per suite: the board that runs it, the Ferro driver, its C peer (what
+# every ratio is to), and what one operation is.
+SUITES = {
+	'null': {'board': 'qemu-virt', 'ferro': 'ferro_null', 'peer': 'null_blk', 'op': 'I/O'},
+	'cpufreq': {'board': 'qemu-virt', 'ferro': 'ferro_cpufreq', 'peer': 'cpufreq_dt',
+		    'op': 'operation'},
+	'phy': {'board': 'qemu-zcu102', 'ferro': 'ferro_phy', 'peer': 'marvell',
+		'op': 'operation'},
+}
 
+# The timed workloads of the null suite (bench.c time_null).
 WORKLOADS = ('randread_qd1', 'randread_qd32', 'randread_qd8_t4', 'seqwrite_qd1',
 	     'seqwrite_qd32')
 
+# Counts of two boots further apart than this are not reproduced.
+SPREAD = 0.01
 
 Key = Tuple[str, str, str]	# (config, workload, driver)
 
 
 def parse(texts: List[str]) -> Dict[Key, List[Tuple[int, float]]]:
-	"""Every measurement of every boot's log, by (config, workload,
-	driver): (boot index, value) in boot and run order."""
+	"""Every timed rate of every boot's log, by (config, workload, driver):
+	(boot index, value) in boot and run order."""
 	out: Dict[Key, List[Tuple[int, float]]] = {}
 	for boot, text in enumerate(texts):
 		for b in protocol.of_kind(text, 'bench'):
@@ -28,22 +39,23 @@ def parse(texts: List[str]) -> Dict[Key, List[Tuple[int, float]]]:
 
 
 def shapes(texts: List[str]) -> Dict[str, Tuple[int, int, str]]:
-	"""Each workload's threads, requests in flight per thread, and unit."""
+	"""Each timed workload's threads, requests in flight per thread, and unit."""
 	return {b['workload']: (b['threads'], b['qd'], b['unit'])
 		for text in texts for b in protocol.of_kind(text, 'bench')}
 
 
 def table(samples: Dict[Key, List[Tuple[int, float]]],
 	  shape: Dict[str, Tuple[int, int, str]]) -> List[Dict]:
-	"""One row per (config, workload, driver): threads, queue depth, boots
-	and samples, median, ratio to the reference driver's median in the
-	same config and workload."""
+	"""One row per (config, workload, driver) of timed rates: threads,
+	queue depth, boots and samples, median, ratio to null_blk's median in
+	the same config and workload."""
 	rows = []
+	ref = SUITES['null']['peer']
 	for (config, workload, driver), got in sorted(samples.items()):
 		values = [v for _, v in got]
 		med = statistics.median(values)
-		ref = [v for _, v in samples.get((config, workload, REFERENCE), [])]
-		ratio = med / statistics.median(ref) if ref and statistics.median(ref) else None
+		peer = [v for _, v in samples.get((config, workload, ref), [])]
+		ratio = med / statistics.median(peer) if peer and statistics.median(peer) else None
 		threads, qd, unit = shape[workload]
 		rows.append({'config': config, 'workload': workload, 'driver': driver,
 			     'threads': threads, 'qd': qd, 'boots': len({b for b, _ in got}),
@@ -52,8 +64,103 @@ def table(samples: Dict[Key, List[Tuple[int, float]]],
 	return rows
 
 
-def rst(rows: List[Dict], command: str, about: str) -> str:
-	"""The table as reStructuredText, with how it was made."""
+def counts(texts: List[str]) -> Dict[Tuple[str, str, str], List[float]]:
+	"""Instructions per operation by (suite, case, driver): one value per
+	counting boot, the smallest of its measurements of that case. A case
+	measured more than once (a probe) costs more whenever an allocation
+	has to grow a cache first; what it costs without that is its floor."""
+	out: Dict[Tuple[str, str, str], List[float]] = {}
+	for text in texts:
+		boot: Dict[Tuple[str, str, str], List[float]] = {}
+		for c in protocol.of_kind(text, 'cost'):
+			if c['insns'] is not None and c['ops']:
+				boot.setdefault((c['suite'], c['case'], c['driver']), []).append(
+					c['insns'] / c['ops'])
+		for key, values in boot.items():
+			out.setdefault(key, []).append(min(values))
+	return out
+
+
+def times(texts: List[str]) -> Dict[Tuple[str, str, str], List[float]]:
+	"""Nanoseconds per operation by (suite, case, driver): one value per
+	measurement of the timed boots."""
+	out: Dict[Tuple[str, str, str], List[float]] = {}
+	for text in texts:
+		for c in protocol.of_kind(text, 'cost'):
+			if c['insns'] is None and c['ns'] is not None and c['ops']:
+				out.setdefault((c['suite'], c['case'], c['driver']), []).append(
+					c['ns'] / c['ops'])
+	return out
+
+
+def spread(values: List[float]) -> float:
+	"""How far apart the boots' counts are, relative to the smallest."""
+	return (max(values) - min(values)) / min(values) if min(values) > 0 else 0.0
+
+
+def _ratio(value: Optional[float], ref: Optional[float]) -> str:
+	return f'{value / ref:.3f}' if value is not None and ref else 'n/a'
+
+
+def _rst_table(head: Tuple[str, ...], body: List[Tuple[str, ...]]) -> str:
+	widths = [max(len(x) for x in col) for col in zip(head, *body)]
+	rule = ' '.join('=' * w for w in widths)
+	fmt = lambda cells: ' '.join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
+	return '\n'.join([rule, fmt(head), rule] + [fmt(b) for b in body] + [rule]) + '\n'
+
+
+def cost_rows(suite: str, counted: List[str], timed: List[str]) -> List[Dict]:
+	"""One row per (case, driver) of a suite: instructions per operation
+	(median over the counting boots, their spread, ratio to the peer) and
+	time per operation (median over the timed measurements, min, max,
+	ratio to the peer)."""
+	peer = SUITES[suite]['peer']
+	got = {k[1:]: v for k, v in counts(counted).items() if k[0] == suite}
+	took = {k[1:]: v for k, v in times(timed).items() if k[0] == suite}
+	rows = []
+	for case, driver in sorted(set(got) | set(took)):
+		insns = statistics.median(got[case, driver]) if (case, driver) in got else None
+		ref = got.get((case, peer))
+		ns = took.get((case, driver))
+		ref_ns = took.get((case, peer))
+		rows.append({
+			'case': case, 'driver': driver, 'insns': insns,
+			'boots': len(got.get((case, driver), [])),
+			'spread': spread(got[case, driver]) if (case, driver) in got else None,
+			'ratio': insns / statistics.median(ref) if insns is not None and ref else None,
+			'ns': statistics.median(ns) if ns else None,
+			'ns_min': min(ns) if ns else None, 'ns_max': max(ns) if ns else None,
+			'ns_runs': len(ns or []),
+			'ns_ratio': statistics.median(ns) / statistics.median(ref_ns)
+			if ns and ref_ns else None})
+	return rows
+
+
+def cost_rst(suite: str, rows: List[Dict]) -> str:
+	"""A suite's rows as a reStructuredText table."""
+	peer = SUITES[suite]['peer']
+	op = SUITES[suite]['op']
+	head = ('Case', 'Driver', f'Instructions/{op}', 'Boots', 'Spread', f'vs {peer}',
+		'Time (us)', 'Runs', 'Min..max', f'vs {peer} ')
+	timed = any(r['ns'] is not None for r in rows)
+	body = []
+	for r in rows:
+		body.append((
+			r['case'], r['driver'],
+			f"{r['insns']:.0f}" if r['insns'] is not None else '-', str(r['boots']),
+			f"{100 * r['spread']:.2f} %" if r['spread'] is not None else '-',
+			f"{r['ratio']:.3f}" if r['ratio'] is not None else 'n/a',
+			f"{r['ns'] / 1e3:.1f}" if r['ns'] is not None else '-', str(r['ns_runs']),
+			f"{r['ns_min'] / 1e3:.1f}..{r['ns_max'] / 1e3:.1f}" if r['ns'] is not None
+			else '-',
+			f"{r['ns_ratio']:.3f}" if r['ns_ratio'] is not None else 'n/a'))
+	if not timed:	# the null suite's times are its rates' table
+		head, body = head[:6], [b[:6] for b in body]
+	return _rst_table(head, body)
+
+
+def rates_rst(rows: List[Dict]) -> str:
+	"""The null suite's timed rates as a reStructuredText table."""
 	head = ('Config', 'Workload', 'Driver', 'Threads', 'QD/thread', 'Boots', 'Runs', 'Median',
 		'Min..max', 'vs null_blk')
 	body = [(r['config'], r['workload'], r['driver'], str(r['threads']), str(r['qd']),
@@ -61,34 +168,21 @@ def rst(rows: List[Dict], command: str, about: str) -> str:
 		 f"{r['median']:.0f} {r['unit']}" if r['unit'] == 'iops' else f"{r['median']:.1f} {r['unit']}",
 		 f"{r['min']:.0f}..{r['max']:.0f}",
 		 f"{r['ratio']:.3f}" if r['ratio'] is not None else 'n/a') for r in rows]
-	widths = [max(len(x) for x in col) for col in zip(head, *body)]
-	rule = ' '.join('=' * w for w in widths)
-	fmt = lambda cells: ' '.join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
-	lines = [rule, fmt(head), rule] + [fmt(b) for b in body] + [rule]
-	return (f'{about}\n\nReproduce with::\n\n   {command}\n\n' + '\n'.join(lines) + '\n')
+	return _rst_table(head, body)
 
 
-def profile(text: str) -> Dict[str, List[Tuple[str, int, int]]]:
-	"""The guest's sampled profile: per driver, (function, samples, total)
-	in descending order."""
-	out: Dict[str, List[Tuple[str, int, int]]] = {}
-	for p in protocol.of_kind(text, 'profile'):
-		out.setdefault(p['driver'], []).append((p['symbol'], p['samples'], p['of']))
-	return out
+def above_peer(suite: str, rows: List[Dict]) -> List[Dict]:
+	"""The Ferro driver's rows that count more instructions than the peer."""
+	ferro = SUITES[suite]['ferro']
+	return [r for r in rows if r['driver'] == ferro and r['ratio'] is not None
+		and r['ratio'] > 1.0]
 
 
-def profile_rst(prof: Dict[str, List[Tuple[str, int, int]]], top: int = 12) -> str:
-	"""The hottest functions of each driver's profile, side by side as
-	tables (share of the samples, in per cent)."""
-	parts = []
-	for driver in sorted(prof):
-		rows = prof[driver][:top]
-		if not rows:
-			continue
-		body = [(f'{100.0 * n / total:5.1f}', name) for name, n, total in rows]
-		head = ('%', f'{driver}: function ({rows[0][2]} samples)')
-		widths = [max(len(x) for x in col) for col in zip(head, *body)]
-		rule = ' '.join('=' * w for w in widths)
-		fmt = lambda cells: ' '.join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
-		parts.append('\n'.join([rule, fmt(head), rule] + [fmt(b) for b in body] + [rule]))
-	return '\n\n'.join(parts) + '\n'
+def unreproduced(rows: List[Dict]) -> List[Dict]:
+	"""Rows whose counting boots differ by more than SPREAD."""
+	return [r for r in rows if r['spread'] is not None and r['spread'] > SPREAD]
+
+
+def rst(rows: List[Dict], command: str, about: str) -> str:
+	"""The timed rates with how they were made (the null suite's first table)."""
+	return f'{about}\n\nReproduce with::\n\n   {command}\n\n' + rates_rst(rows)

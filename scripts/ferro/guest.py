@@ -233,7 +233,7 @@ def boot(board: Board, build: str, name: str, plan: str, cmdline: str = '',
 	 timeout: int = 120, modules: Optional[str] = None, driver: str = '',
 	 dump_kmsg: bool = False, dt_variant: str = '',
 	 extra: Sequence[Tuple[str, str]] = (), observe: bool = True,
-	 broken: str = '') -> Boot:
+	 broken: str = '', qemu_args: Sequence[str] = ()) -> Boot:
 	"""Boot the build's kernel; `plan` is what the guest init tests, for
 	every driver or only `driver`; `modules` overrides where .ko files come from;
 	`dump_kmsg` has the guest print the whole kernel log at the end;
@@ -244,7 +244,8 @@ def boot(board: Board, build: str, name: str, plan: str, cmdline: str = '',
 	device tree or parameter, named by it), only its init must be entered.
 	A built-in boot probes the entries said to be unreachable too, and
 	entering one fails: its probes are registered once, at boot, so this
-	costs nothing there (a module's are registered again at every load)."""
+	costs nothing there (a module's are registered again at every load).
+	`qemu_args` go to QEMU after the board's (make bench's -icount)."""
 	_require_qemu(board)
 	image = os.path.join(build, board.kernel_image)
 	found: List[observe_mod.Probe] = []
@@ -266,6 +267,7 @@ def boot(board: Board, build: str, name: str, plan: str, cmdline: str = '',
 	append = kernel_cmdline(board, plan, cmdline, driver, 'kmsg' if dump_kmsg else '')
 	cmd = [board.qemu_binary] + board.qemu_machine + [
 		'-nographic', '-no-reboot', '-kernel', image, '-initrd', initrd, '-append', append]
+	cmd += list(qemu_args)
 	dtb = device_tree(board, dt_variant)
 	if dtb:
 		cmd += ['-dtb', dtb]

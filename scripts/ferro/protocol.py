@@ -13,8 +13,9 @@ Between its KTAP results, tests/guest/ prints diagnostic lines of the form
     an entry point observed by its kprobe event (entries.c);
 ``# bench: config=<c> driver=<d> workload=<w> threads=<n> qd=<n> run=<n> value=<f> unit=<u>``
     one measurement of make bench (bench.c);
-``# profile: driver=<d> symbol=<function> samples=<n> of=<total>``
-    one function of make bench's sampled profile (bench.c);
+``# cost: suite=<s> case=<c> driver=<d> ops=<n> insns=<n>|- ns=<n>|-``
+    what `ops` operations cost: the kernel's instructions where the boot
+    counts them (QEMU with -icount), and their time (count.c);
 ``# record (module|built-in):``
     a lifecycle record, followed by its ``#   <key>: <value>`` lines.
 
@@ -25,7 +26,7 @@ protocol's and is left alone.
 import re
 from typing import Dict, Iterator, List, NamedTuple, Optional
 
-_KIND = re.compile(r'^# (kmsg|fact|entry|bench|profile): (.*)$')
+_KIND = re.compile(r'^# (kmsg|fact|entry|bench|cost): (.*)$')
 _KMSG = re.compile(r'^(\d+\.\d+) (.*)$')
 _FACT = re.compile(r'^(\w+)\.(\w+)=(.*)$')
 _ENTRY = re.compile(r'^(?P<module>\S+) (?P<event>\S+) hits=(?P<hits>-?\d+)(?P<more>\+?) '
@@ -33,14 +34,14 @@ _ENTRY = re.compile(r'^(?P<module>\S+) (?P<event>\S+) hits=(?P<hits>-?\d+)(?P<mo
 _BENCH = re.compile(r'^config=(?P<config>\S+) driver=(?P<driver>\S+) workload=(?P<workload>\S+) '
 		    r'threads=(?P<threads>\d+) qd=(?P<qd>\d+) run=(?P<run>\d+) '
 		    r'value=(?P<value>[0-9.]+) unit=(?P<unit>\S+)$')
-_PROFILE = re.compile(r'^driver=(\S+) symbol=(.+?) samples=(\d+) of=(\d+)$')
+_COST = re.compile(r'^suite=(\S+) case=(\S+) driver=(\S+) ops=(\d+) insns=(\d+|-) ns=(\d+|-)$')
 _RECORD = re.compile(r'^# record \((module|built-in)\):$')
 KMSG_DUMP = '# kmsg-dump: begin'
 
 
 class Line(NamedTuple):
 	"""One line of the protocol: its kind and its fields."""
-	kind: str		# kmsg, fact, entry, bench, profile or record
+	kind: str		# kmsg, fact, entry, bench, cost or record
 	fields: Dict
 
 
@@ -70,10 +71,13 @@ def parse_line(line: str) -> Optional[Line]:
 			'caller': None if g['caller'] == '-' else g['caller'],
 			'system_state': None if g['state'] == '-' else g['state'],
 			'chain': [] if g['chain'] == '-' else g['chain'].split(' < ')})
-	if kind == 'profile':
-		p = _PROFILE.match(payload)
-		return Line(kind, {'driver': p[1], 'symbol': p[2].strip(), 'samples': int(p[3]),
-				   'of': int(p[4])}) if p else None
+	if kind == 'cost':
+		c = _COST.match(payload)
+		if not c:
+			return None
+		number = lambda v: None if v == '-' else int(v)
+		return Line(kind, {'suite': c[1], 'case': c[2], 'driver': c[3], 'ops': int(c[4]),
+				   'insns': number(c[5]), 'ns': number(c[6])})
 	b = _BENCH.match(payload)
 	if not b:
 		return None

@@ -1,32 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The "bench" plan: ferro_null against the C null_blk and the in-tree Rust
- * rnull, in one guest run, with matching settings. For each run the
- * drivers take turns (the starting driver rotates from run to run), and
- * each measures five workloads on a fresh device, all 4 KiB O_DIRECT
- * requests within the first 64 MiB, submitted with Linux AIO
- * (io_submit/io_getevents, no library) so that "qd" is the number of
- * requests really in flight:
- *   randread_qd1     random reads, one request in flight, one thread
- *   randread_qd32    the same with 32 in flight from one thread
- *   randread_qd8_t4  four threads with 8 in flight each
- *   seqwrite_qd1     sequential writes, one in flight, one thread
- *   seqwrite_qd32    the same with 32 in flight
+ * rnull with matching settings, and (bench-cpufreq.c, bench-phy.c) the
+ * other drivers against their peers. The suites to run come from the
+ * kernel command line (ferro_bench=null,cpufreq or phy), which the kernel
+ * hands to init as environment, and so does the kind of boot:
+ *
+ * - timed (the default): ferro_bench_runs (5) runs, the drivers taking
+ *   turns (the starting driver rotates from run to run), each measuring
+ *   five workloads on a fresh device for ferro_bench_ms (2000) each, all
+ *   4 KiB O_DIRECT requests within the first 64 MiB, submitted with Linux
+ *   AIO (io_submit/io_getevents, no library) so that "qd" is the number of
+ *   requests really in flight: random reads and sequential writes with 1
+ *   and 32 in flight, and random reads from 4 threads with 8 each. Each
+ *   rate is one line "# bench: config=... driver=... workload=...
+ *   threads=T qd=Q run=N value=X unit=iops|MB/s".
+ * - counted (ferro_bench_count=1, QEMU with -icount): every CPU but cpu0
+ *   taken offline, then each driver runs each workload once for
+ *   COUNT_OPS requests while the PMU counts the kernel's instructions
+ *   (count.c), over more devices: 512-byte blocks, 64 KiB requests,
+ *   softirq and timer completion. Each is a "# cost:" line.
+ *
  * Memory backed, the 64 MiB are written before the reads, and every read
  * must bring back what was written (a block still zero is an error): the
  * rows read stored data, not the zero-fill path.
- * Every measurement is one line "# bench: config=... driver=...
- * workload=... threads=T qd=Q run=N value=X unit=iops|MB/s";
- * scripts/ferro-bench boots the guest more than once and takes the
- * medians over all runs of all boots. Settings from the kernel command
- * line, which the kernel hands to init as environment: ferro_bench_runs
- * (5), ferro_bench_ms (2000 per workload).
- *
- * Then a profile of the memory-backed seqwrite_qd1 workload for ferro_null
- * and null_blk: the workload runs in this thread while a perf cpu-clock
- * event samples its instruction pointer every 100 us (guest time), kernel
- * and user; the samples are resolved against /proc/kallsyms and printed
- * as "# profile: driver=... symbol=... samples=N of=M".
  */
 
 #define _GNU_SOURCE
@@ -47,13 +44,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ktest.h"
+#include "count.h"
 #include "drivers.h"
+#include "ktest.h"
 
 #define BENCH_DIR "/lib/modules/bench"
 #define MAX_QD 32
 #define MAX_THREADS 4
-#define IO 4096
 #define DEVICE_MB 1024		/* every device's capacity */
 #define SPAN (64LL << 20)	/* reads and writes stay within this */
 #define PATTERN 0x5a		/* what the writes store */
@@ -75,10 +72,11 @@ static double now(void)
  */
 struct worker {
 	const char *path;
-	int write, qd, verify;
+	int write, qd, verify, io;
 	long long start, span;	/* bytes */
-	double until;
-	long ops, errors;
+	double until;		/* with limit 0: submit until then */
+	long limit;		/* submit this many requests */
+	long ops, errors, submitted;
 	int err;		/* the first failure's errno */
 	uint64_t seed, pos;
 };
@@ -95,25 +93,32 @@ static void prep(struct worker *w, struct iocb *cb, unsigned char *buf)
 
 	if (w->write) {
 		off = w->start + (long long)w->pos;
-		w->pos = (w->pos + IO) % w->span;
+		w->pos = (w->pos + w->io) % w->span;
 	} else {
 		w->seed ^= w->seed << 13;
 		w->seed ^= w->seed >> 7;
 		w->seed ^= w->seed << 17;
-		off = w->start + (long long)(w->seed % (w->span / IO)) * IO;
-		memset(buf, 0, IO);	/* the read must bring the data */
+		off = w->start + (long long)(w->seed % (w->span / w->io)) * w->io;
+		memset(buf, 0, w->io);	/* the read must bring the data */
 	}
 	memset(cb, 0, sizeof(*cb));
 	cb->aio_lio_opcode = w->write ? IOCB_CMD_PWRITE : IOCB_CMD_PREAD;
 	cb->aio_buf = (uintptr_t)buf;
-	cb->aio_nbytes = IO;
+	cb->aio_nbytes = w->io;
 	cb->aio_offset = off;
+	w->submitted++;
+}
+
+/* Whether the worker submits another request. */
+static int more(struct worker *w)
+{
+	return w->limit ? w->submitted < w->limit : now() < w->until;
 }
 
 /* Whether a block holds what the writes store, every byte of it. */
-static int written(const unsigned char *buf)
+static int written(const unsigned char *buf, int io)
 {
-	return buf[0] == PATTERN && !memcmp(buf, buf + 1, IO - 1);
+	return buf[0] == PATTERN && !memcmp(buf, buf + 1, io - 1);
 }
 
 static void *work(void *arg)
@@ -124,33 +129,32 @@ static void *work(void *arg)
 	aio_context_t ctx = 0;
 	unsigned char *bufs = NULL;
 	int fd = open(w->path, (w->write ? O_WRONLY : O_RDONLY) | O_DIRECT | O_CLOEXEC);
-	int i, inflight = 0, rc;
+	int i, inflight = 0, rc, first = w->limit && w->limit < w->qd ? w->limit : w->qd;
 
 	if (fd < 0 || syscall(SYS_io_setup, w->qd, &ctx)) {
 		fail(w, errno);
 		goto out;
 	}
-	rc = posix_memalign((void **)&bufs, IO, (size_t)IO * w->qd);
+	rc = posix_memalign((void **)&bufs, 4096, (size_t)w->io * w->qd);
 	if (rc) {
 		fail(w, rc);
 		goto out;
 	}
-	memset(bufs, PATTERN, (size_t)IO * w->qd);
-	for (i = 0; i < w->qd; i++) {
-		prep(w, &cbs[i], bufs + (size_t)IO * i);
+	memset(bufs, PATTERN, (size_t)w->io * w->qd);
+	for (i = 0; i < first; i++) {
+		prep(w, &cbs[i], bufs + (size_t)w->io * i);
 		cbs[i].aio_fildes = fd;
 		cbs[i].aio_data = i;
 		ptrs[i] = &cbs[i];
 	}
-	rc = syscall(SYS_io_submit, ctx, w->qd, ptrs);
-	if (rc != w->qd) {
+	rc = syscall(SYS_io_submit, ctx, first, ptrs);
+	if (rc != first) {
 		fail(w, rc < 0 ? errno : EAGAIN);	/* a partial submit sets no errno */
 		goto out;
 	}
-	inflight = w->qd;
+	inflight = first;
 	while (inflight > 0) {
 		int n = syscall(SYS_io_getevents, ctx, 1, w->qd, ev, NULL), k, again = 0;
-		int stop = now() >= w->until;
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -160,16 +164,16 @@ static void *work(void *arg)
 		}
 		for (k = 0; k < n; k++) {
 			struct iocb *cb = &cbs[ev[k].data];
-			unsigned char *buf = bufs + (size_t)IO * ev[k].data;
+			unsigned char *buf = bufs + (size_t)w->io * ev[k].data;
 
 			inflight--;
-			if (ev[k].res != IO)
+			if (ev[k].res != w->io)
 				fail(w, ev[k].res < 0 ? (int)-ev[k].res : EIO);
-			else if (w->verify && !written(buf))
+			else if (w->verify && !written(buf, w->io))
 				fail(w, EILSEQ);	/* not the data that was written */
 			else
 				w->ops++;
-			if (!stop) {
+			if (more(w)) {
 				prep(w, cb, buf);
 				cb->aio_fildes = fd;
 				cb->aio_data = ev[k].data;
@@ -192,23 +196,40 @@ out:
 	return NULL;
 }
 
+/* A device's settings, the same for every driver that supports them. */
+struct device {
+	const char *name;
+	int block;		/* logical block size, bytes */
+	int completion;		/* 0 in queue_rq, 1 softirq, 2 timer (10 us) */
+	int memory;		/* memory backed: reads bring back what was written */
+};
+
+/* A workload: requests of `io` bytes (0: the block size), qd in flight per thread. */
+struct load {
+	const char *name;
+	int write, qd, threads, io;
+};
+
 /*
- * One workload on path from `threads` submitters with qd requests in
- * flight each; the rate (IOPS, or MB/s for writes), or -1 with *err set.
+ * One workload on path from `threads` submitters: for `ms` milliseconds
+ * (limit 0) or `limit` requests in all. The rate (IOPS, or MB/s for
+ * writes), or -1 with *err set; *ops gets the requests that completed.
  */
-static double measure(const char *path, int write, int qd, int threads, int verify, long ms,
-		      int *err)
+static double measure(const char *path, const struct device *d, const struct load *l, long ms,
+		      long limit, long *ops, int *err)
 {
 	struct worker w[MAX_THREADS];
 	pthread_t t[MAX_THREADS];
 	double start = now(), secs;
-	long ops = 0, errors = 0;
-	int i, made = 0;
+	long errors = 0;
+	int i, made = 0, io = l->io ? l->io : d->block;
 
 	*err = 0;
-	for (i = 0; i < threads; i++) {
-		w[i] = (struct worker){ .path = path, .write = write, .qd = qd, .verify = verify,
-					.until = start + ms / 1e3, .span = SPAN / threads,
+	*ops = 0;
+	for (i = 0; i < l->threads; i++) {
+		w[i] = (struct worker){ .path = path, .write = l->write, .qd = l->qd, .io = io,
+					.verify = d->memory && !l->write, .until = start + ms / 1e3,
+					.limit = limit / l->threads, .span = SPAN / l->threads,
 					.seed = 0x9e3779b97f4a7c15ULL * (i + 1) };
 		w[i].start = w[i].span * i;
 		errno = pthread_create(&t[i], NULL, work, &w[i]);
@@ -220,15 +241,15 @@ static double measure(const char *path, int write, int qd, int threads, int veri
 	}
 	for (i = 0; i < made; i++) {
 		pthread_join(t[i], NULL);
-		ops += w[i].ops;
+		*ops += w[i].ops;
 		errors += w[i].errors;
 		if (w[i].errors && !*err)
 			*err = w[i].err;
 	}
 	secs = now() - start;
-	if (made < threads || errors)
+	if (made < l->threads || errors)
 		return -1;
-	return write ? ops * (double)IO / secs / 1e6 : ops / secs;
+	return l->write ? *ops * (double)io / secs / 1e6 : *ops / secs;
 }
 
 /* Writes PATTERN over the span that the workloads read, 1 MiB at a time. */
@@ -238,7 +259,7 @@ static int fill(const char *path)
 	long long off;
 	void *buf = NULL;
 
-	if (!ok || posix_memalign(&buf, IO, 1 << 20)) {
+	if (!ok || posix_memalign(&buf, 4096, 1 << 20)) {
 		ok = 0;
 	} else {
 		memset(buf, PATTERN, 1 << 20);
@@ -251,40 +272,50 @@ static int fill(const char *path)
 	return ok ? 0 : -1;
 }
 
-/* Set up one driver's device; its path, or NULL. */
-static const char *setup(const char *driver, int memory)
+/* Whether a driver has the device's settings: rnull 7.3 has no timer and no memory. */
+static int supports(const char *driver, const struct device *d)
 {
+	return strcmp(driver, "rnull") || (!d->memory && d->completion < 2);
+}
+
+/* Set up one driver's device (memory backed: filled); its path, or NULL. */
+static const char *setup(const char *driver, const struct device *d)
+{
+	const char *path = NULL;
 	char params[256];
 
 	if (strcmp(driver, "ferro_null") == 0) {
 		snprintf(params, sizeof(params),
-			 "nr_devices=1 capacity_mb=%d block_size=4096 hw_queues=1 queue_depth=256 completion=0 memory_backed=%d",
-			 DEVICE_MB, memory);
-		return load_module("/lib/modules/ferro/ferro_null.ko", params) ? NULL :
-			"/dev/ferro_nullb0";
-	}
-	if (strcmp(driver, "null_blk") == 0) {
+			 "nr_devices=1 capacity_mb=%d block_size=%d hw_queues=1 queue_depth=256 completion=%d memory_backed=%d",
+			 DEVICE_MB, d->block, d->completion, d->memory);
+		if (!load_module("/lib/modules/ferro/ferro_null.ko", params))
+			path = "/dev/ferro_nullb0";
+	} else if (strcmp(driver, "null_blk") == 0) {
 		snprintf(params, sizeof(params),
-			 "nr_devices=1 gb=%d bs=4096 queue_mode=2 submit_queues=1 hw_queue_depth=256 irqmode=0 memory_backed=%d",
-			 DEVICE_MB / 1024, memory);
-		return load_module(BENCH_DIR "/null_blk.ko", params) ? NULL : "/dev/nullb0";
-	}
-	if (strcmp(driver, "rnull") == 0 && !memory) {
-		char size[32];
+			 "nr_devices=1 gb=%d bs=%d queue_mode=2 submit_queues=1 hw_queue_depth=256 irqmode=%d memory_backed=%d",
+			 DEVICE_MB / 1024, d->block, d->completion, d->memory);
+		if (!load_module(BENCH_DIR "/null_blk.ko", params))
+			path = "/dev/nullb0";
+	} else if (strcmp(driver, "rnull") == 0 && supports(driver, d)) {
+		char size[32], block[32], irq[32];
 
 		/* rnull 7.3: configfs only, one queue of 256 tags */
 		if (load_module(BENCH_DIR "/rnull_mod.ko", ""))
 			return NULL;
 		snprintf(size, sizeof(size), "%d", DEVICE_MB);
-		if (mkdir("/sys/kernel/config/rnull/rnullb0", 0755) ||
-		    write_file("/sys/kernel/config/rnull/rnullb0/blocksize", "4096") ||
-		    write_file("/sys/kernel/config/rnull/rnullb0/size", size) ||
-		    write_file("/sys/kernel/config/rnull/rnullb0/irqmode", "0") ||
-		    write_file("/sys/kernel/config/rnull/rnullb0/power", "1"))
-			return NULL;
-		return "/dev/rnullb0";
+		snprintf(block, sizeof(block), "%d", d->block);
+		snprintf(irq, sizeof(irq), "%d", d->completion);
+		if (!mkdir("/sys/kernel/config/rnull/rnullb0", 0755) &&
+		    !write_file("/sys/kernel/config/rnull/rnullb0/blocksize", block) &&
+		    !write_file("/sys/kernel/config/rnull/rnullb0/size", size) &&
+		    !write_file("/sys/kernel/config/rnull/rnullb0/irqmode", irq) &&
+		    !write_file("/sys/kernel/config/rnull/rnullb0/power", "1"))
+			path = "/dev/rnullb0";
 	}
-	return NULL;
+	/* Memory backed, the reads read what was written first. */
+	if (path && d->memory && fill(path))
+		path = NULL;
+	return path;
 }
 
 static void teardown(const char *driver)
@@ -298,164 +329,6 @@ static void teardown(const char *driver)
 	}
 }
 
-#define PROFILE_PERIOD_NS 100000
-#define PROFILE_PAGES 256		/* ring buffer data pages (1 MiB) */
-#define MAX_SYMS 120000
-
-struct sym {
-	unsigned long addr;
-	char name[80];
-};
-
-static struct sym *syms;
-static size_t n_syms;
-
-static int cmp_sym(const void *a, const void *b)
-{
-	const struct sym *x = a, *y = b;
-
-	return x->addr < y->addr ? -1 : x->addr > y->addr;
-}
-
-/* The kernel's text symbols (modules included), sorted by address. */
-static void load_kallsyms(void)
-{
-	FILE *f = fopen("/proc/kallsyms", "r");
-	char line[256];
-
-	free(syms);
-	n_syms = 0;
-	syms = calloc(MAX_SYMS, sizeof(*syms));
-	while (f && syms && n_syms < MAX_SYMS && fgets(line, sizeof(line), f)) {
-		unsigned long addr;
-		char type, name[128], mod[64] = "";
-
-		if (sscanf(line, "%lx %c %127s %63s", &addr, &type, name, mod) < 3)
-			continue;
-		if (type != 't' && type != 'T')
-			continue;
-		syms[n_syms].addr = addr;
-		snprintf(syms[n_syms].name, sizeof(syms[n_syms].name), "%.60s%s%s", name,
-			 *mod ? " " : "", mod);
-		n_syms++;
-	}
-	if (f)
-		fclose(f);
-	if (syms)
-		qsort(syms, n_syms, sizeof(*syms), cmp_sym);
-}
-
-static const char *symbol(unsigned long ip)
-{
-	size_t lo = 0, hi = n_syms;
-
-	if (!n_syms || ip < syms[0].addr)
-		return "[user or unknown]";
-	while (hi - lo > 1) {
-		size_t mid = (lo + hi) / 2;
-
-		if (syms[mid].addr <= ip)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return syms[lo].name;
-}
-
-struct hit {
-	const char *name;
-	long count;
-};
-
-static int cmp_hit(const void *a, const void *b)
-{
-	const struct hit *x = a, *y = b;
-
-	return (y->count > x->count) - (y->count < x->count);
-}
-
-/*
- * Run the workload in this thread under a cpu-clock sampler and print
- * where its time went, by function. Returns 0 if it got samples.
- */
-static int sample_workload(const char *driver, const char *path, int write, long ms)
-{
-	struct perf_event_attr attr = {
-		.type = PERF_TYPE_SOFTWARE, .size = sizeof(attr),
-		.config = PERF_COUNT_SW_CPU_CLOCK, .sample_period = PROFILE_PERIOD_NS,
-		.sample_type = PERF_SAMPLE_IP, .disabled = 1,
-	};
-	long page = sysconf(_SC_PAGESIZE), total = 0, lost = 0;
-	size_t len = (PROFILE_PAGES + 1) * page, n_hits = 0, i;
-	struct perf_event_mmap_page *meta;
-	struct hit *hits;
-	struct worker w = { .path = path, .write = write, .qd = 1, .seed = 1, .span = SPAN };
-	unsigned char *data;
-	uint64_t head, tail;
-	int fd = syscall(SYS_perf_event_open, &attr, 0, -1, -1, 0);
-
-	if (fd < 0)
-		return -1;
-	meta = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (meta == MAP_FAILED) {
-		close(fd);
-		return -1;
-	}
-	data = (unsigned char *)meta + page;
-	w.until = now() + ms / 1e3;
-	ioctl(fd, PERF_EVENT_IOC_ENABLE, 0);
-	work(&w);
-	ioctl(fd, PERF_EVENT_IOC_DISABLE, 0);
-	head = __atomic_load_n(&meta->data_head, __ATOMIC_ACQUIRE);
-	tail = head > PROFILE_PAGES * (uint64_t)page ? head - PROFILE_PAGES * page : 0;
-	hits = calloc(4096, sizeof(*hits));
-	while (hits && tail + sizeof(struct perf_event_header) <= head) {
-		struct perf_event_header h;
-		uint64_t ip = 0;
-		size_t off = tail % (PROFILE_PAGES * page), k;
-		unsigned char rec[64];
-
-		for (k = 0; k < sizeof(h); k++)
-			((unsigned char *)&h)[k] = data[(off + k) % (PROFILE_PAGES * page)];
-		if (h.size < sizeof(h) || h.size > sizeof(rec))
-			break;
-		for (k = 0; k < h.size; k++)
-			rec[k] = data[(off + k) % (PROFILE_PAGES * page)];
-		tail += h.size;
-		if (h.type == PERF_RECORD_LOST) {
-			lost++;
-			continue;
-		}
-		if (h.type != PERF_RECORD_SAMPLE)
-			continue;
-		memcpy(&ip, rec + sizeof(h), sizeof(ip));
-		total++;
-		{
-			const char *name = symbol(ip);
-
-			for (k = 0; k < n_hits && hits[k].name != name; k++)
-				;
-			if (k == n_hits && n_hits < 4096)
-				hits[n_hits++].name = name;
-			if (k < n_hits)
-				hits[k].count++;
-		}
-	}
-	munmap(meta, len);
-	close(fd);
-	if (!hits)
-		return -1;
-	qsort(hits, n_hits, sizeof(*hits), cmp_hit);
-	printf("# profile: driver=%s workload=%s ops=%ld samples=%ld lost=%ld period_ns=%d\n",
-	       driver, write ? "seqwrite_qd1" : "randread_qd1", w.ops, total, lost,
-	       PROFILE_PERIOD_NS);
-	for (i = 0; i < n_hits && i < 25; i++)
-		printf("# profile: driver=%s symbol=%s samples=%ld of=%ld\n", driver, hits[i].name,
-		       hits[i].count, total);
-	free(hits);
-	return total > 0 && !w.errors ? 0 : -1;
-}
-
 static long env_long(const char *name, long fallback)
 {
 	const char *v = getenv(name);
@@ -463,81 +336,266 @@ static long env_long(const char *name, long fallback)
 	return v ? strtol(v, NULL, 0) : fallback;
 }
 
-void bench_plan(void)
-{
-	static const char *const plain[] = { "ferro_null", "null_blk", "rnull" };
-	static const char *const memory[] = { "ferro_null", "null_blk" };
-	static const struct { const char *name; int write, qd, threads; } loads[] = {
-		{ "randread_qd1", 0, 1, 1 }, { "randread_qd32", 0, MAX_QD, 1 },
-		{ "randread_qd8_t4", 0, 8, MAX_THREADS },
-		{ "seqwrite_qd1", 1, 1, 1 }, { "seqwrite_qd32", 1, MAX_QD, 1 },
-	};
-	long runs = env_long("ferro_bench_runs", 5), ms = env_long("ferro_bench_ms", 2000);
-	int config, run, ok = 1;
-	char why[160] = "";
+static const char *const drivers[] = { "ferro_null", "null_blk", "rnull" };
 
-	mount("configfs", "/sys/kernel/config", "configfs", 0, NULL);
-	printf("# bench: runs=%ld ms=%ld\n", runs, ms);
-	if (runs < 1 || ms < 1) {
-		result(0, "bench_complete", "ferro_bench_runs=%ld ferro_bench_ms=%ld: nothing to measure",
-		       runs, ms);
-		return;
-	}
-	for (config = 0; config < 2; config++) {
-		const char *const *drivers = config ? memory : plain;
-		int n = config ? ARRAY_SIZE(memory) : ARRAY_SIZE(plain);
+static const struct device plain = { "plain", 4096, 0, 0 };
+static const struct device memory = { "memory_backed", 4096, 0, 1 };
+
+/*
+ * Wall-clock rates: every driver in turn, run after run (the starting
+ * driver rotates), each workload for `ms` milliseconds.
+ */
+static int time_null(long runs, long ms, char *why, size_t size)
+{
+	static const struct device *const devices[] = { &plain, &memory };
+	static const struct load loads[] = {
+		{ "randread_qd1", 0, 1, 1, 0 }, { "randread_qd32", 0, MAX_QD, 1, 0 },
+		{ "randread_qd8_t4", 0, 8, MAX_THREADS, 0 },
+		{ "seqwrite_qd1", 1, 1, 1, 0 }, { "seqwrite_qd32", 1, MAX_QD, 1, 0 },
+	};
+	size_t c, k, l;
+	int run, ok = 1;
+
+	for (c = 0; c < ARRAY_SIZE(devices); c++) {
+		const struct device *d = devices[c];
 
 		for (run = 1; run <= runs; run++) {
-			int k;
+			for (k = 0; k < ARRAY_SIZE(drivers); k++) {
+				const char *driver = drivers[(k + run) % ARRAY_SIZE(drivers)];
+				const char *path;
 
-			for (k = 0; k < n; k++) {
-				const char *driver = drivers[(k + run) % n];
-				const char *path = setup(driver, config);
-				size_t l;
-
-				/* Memory backed, the reads read what was written first. */
-				if (path && config && fill(path))
-					path = NULL;
+				if (!supports(driver, d))
+					continue;
+				path = setup(driver, d);
 				if (!path) {
-					snprintf(why, sizeof(why), "%s: setup failed (errno %d)",
-						 driver, errno);
+					snprintf(why, size, "%s: setup failed (errno %d)", driver, errno);
 					ok = 0;
 					teardown(driver);
 					continue;
 				}
 				for (l = 0; l < ARRAY_SIZE(loads); l++) {
+					long ops;
 					int err;
-					double v = measure(path, loads[l].write, loads[l].qd,
-							   loads[l].threads, config && !loads[l].write,
-							   ms, &err);
+					double v = measure(path, d, &loads[l], ms, 0, &ops, &err);
 
 					if (v < 0) {
-						snprintf(why, sizeof(why), "%s %s: %s", driver,
-							 loads[l].name, strerror(err));
+						snprintf(why, size, "%s %s: %s", driver, loads[l].name,
+							 strerror(err));
 						ok = 0;
 						continue;
 					}
-					printf("# bench: config=%s driver=%s workload=%s threads=%d qd=%d run=%d value=%.1f unit=%s\n",
-					       config ? "memory_backed" : "plain", driver,
-					       loads[l].name, loads[l].threads, loads[l].qd, run, v,
+					printf("# bench: config=%s driver=%s workload=%s ",
+					       d->name, driver, loads[l].name);
+					printf("threads=%d qd=%d run=%d value=%.1f unit=%s\n",
+					       loads[l].threads, loads[l].qd, run, v,
 					       loads[l].write ? "MB/s" : "iops");
 				}
 				teardown(driver);
 			}
 		}
 	}
-	result(ok, "bench_complete", "%s", why);
+	return ok;
+}
 
-	/* Where the time goes in the memory-backed seqwrite_qd1 row. */
-	load_kallsyms();
-	for (run = 0; run < 2; run++) {
-		const char *driver = run ? "null_blk" : "ferro_null";
-		const char *path = setup(driver, 1);
-		char name[64];
+#define COUNT_OPS 2048		/* requests per counted workload */
 
-		snprintf(name, sizeof(name), "bench_profile_%s", driver);
-		result(path && sample_workload(driver, path, 1, ms) == 0, name,
-		       "no samples for %s (perf_event_open or setup failed: errno %d)", driver, errno);
-		teardown(driver);
+/* What one counted workload cost a driver: kernel instructions per request. */
+static double count_one(const char *driver, const struct device *d, const struct load *l,
+			char *why, size_t size)
+{
+	const char *path = setup(driver, d);
+	long ops = 0, limit = l->io > 16384 ? COUNT_OPS / 4 : COUNT_OPS;
+	long long insns = -1;
+	struct cost m;
+	int err = 0;
+	char name[64];
+
+	snprintf(name, sizeof(name), "%s/%s", d->name, l->name);
+	if (path && !cost_begin(&m)) {
+		double v = measure(path, d, l, 0, limit, &ops, &err);
+
+		insns = cost_end(&m, "null", name, driver, ops);
+		if (v < 0 || ops != limit)
+			insns = -1;
 	}
+	if (insns < 0)
+		snprintf(why, size, "%s %s: %s", driver, name,
+			 path ? strerror(err ? err : errno) : "setup failed");
+	teardown(driver);
+	return insns < 0 ? -1 : (double)insns / ops;
+}
+
+/*
+ * Exact instruction counts: every driver on every device and workload
+ * once, COUNT_OPS requests each (ferro_bench_only=<config>/<workload>:
+ * that one).
+ */
+static int count_null(char *why, size_t size)
+{
+	static const struct device bs512 = { "bs512", 512, 0, 0 };
+	static const struct device softirq = { "softirq", 4096, 1, 0 };
+	static const struct device timer = { "timer", 4096, 2, 0 };
+	static const struct load rw[] = {
+		{ "randread_qd1", 0, 1, 1, 0 }, { "randread_qd32", 0, MAX_QD, 1, 0 },
+		{ "seqwrite_qd1", 1, 1, 1, 0 }, { "seqwrite_qd32", 1, MAX_QD, 1, 0 },
+		{ "randread_64k_qd1", 0, 1, 1, 65536 }, { "seqwrite_64k_qd1", 1, 1, 1, 65536 },
+	};
+	static const struct load reads[] = {
+		{ "randread_qd1", 0, 1, 1, 0 }, { "randread_qd32", 0, MAX_QD, 1, 0 },
+	};
+	static const struct {
+		const struct device *d;
+		const struct load *loads;
+		size_t n;
+	} cases[] = {
+		{ &plain, rw, ARRAY_SIZE(rw) }, { &bs512, rw, 2 }, { &bs512, rw + 2, 1 },
+		{ &softirq, reads, 2 }, { &timer, reads, 2 }, { &memory, rw, 4 },
+	};
+	const char *only = getenv("ferro_bench_only");
+	size_t c, k, l;
+	int ok = 1;
+
+	for (c = 0; c < ARRAY_SIZE(cases); c++) {
+		for (l = 0; l < cases[c].n; l++) {
+			const struct load *load = &cases[c].loads[l];
+			char name[64];
+
+			snprintf(name, sizeof(name), "%s/%s", cases[c].d->name, load->name);
+			if (only && strcmp(only, name))
+				continue;
+
+			for (k = 0; k < ARRAY_SIZE(drivers); k++) {
+				if (supports(drivers[k], cases[c].d) &&
+				    count_one(drivers[k], cases[c].d, load, why, size) < 0)
+					ok = 0;
+			}
+		}
+	}
+	return ok;
+}
+
+/*
+ * The "bench" plan. ferro_bench (from the kernel command line) names the
+ * suites: null (this file), cpufreq (bench-cpufreq.c), phy (bench-phy.c).
+ * With ferro_bench_count=1 (QEMU with -icount) every measurement counts
+ * the kernel's instructions; otherwise it is timed.
+ */
+void bench_plan(void)
+{
+	const char *suites = getenv("ferro_bench");
+	long runs = env_long("ferro_bench_runs", 5), ms = env_long("ferro_bench_ms", 2000);
+	int counting = bench_counting(), ok = 1;
+	char why[160] = "";
+	struct count probe;
+
+	if (!suites || !*suites) {
+		result(0, "bench_complete", "no ferro_bench=<suites> on the kernel command line");
+		return;
+	}
+	printf("# bench: suites=%s count=%d runs=%ld ms=%ld\n", suites, counting, runs, ms);
+	if (runs < 1 || ms < 1) {
+		result(0, "bench_complete",
+		       "ferro_bench_runs=%ld ferro_bench_ms=%ld: nothing to measure", runs, ms);
+		return;
+	}
+	if (counting) {
+		int got, cpu;
+
+		/*
+		 * One CPU: what the others do meanwhile (their ticks, RCU,
+		 * idle wake-ups) would be in every count.
+		 */
+		for (cpu = 1; cpu < COUNT_MAX_CPUS; cpu++) {
+			char path[64];
+
+			snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/online", cpu);
+			if (exists(path) && write_file(path, "0")) {
+				result(0, "bench_one_cpu", "cannot take cpu%d offline (errno %d)",
+				       cpu, errno);
+				return;
+			}
+		}
+		got = count_insns(&probe);
+
+		result(got == 0, "bench_counter",
+		       "no instructions event (errno %d): QEMU runs without -icount", errno);
+		if (got)
+			return;
+		count_close(&probe);
+	}
+	if (strstr(suites, "null")) {
+		mount("configfs", "/sys/kernel/config", "configfs", 0, NULL);
+		if (counting)
+			ok = count_null(why, sizeof(why));
+		else
+			ok = time_null(runs, ms, why, sizeof(why));
+		result(ok, "bench_null", "%s", why);
+	}
+	if (strstr(suites, "cpufreq"))
+		bench_cpufreq(runs);
+	if (strstr(suites, "phy"))
+		bench_phy(runs);
+}
+
+static int bind_again(const char *suite, const char *driver, const char *drvdir, const char *dev)
+{
+	char path[512], link[600];
+	struct cost m;
+	int ok;
+
+	snprintf(path, sizeof(path), "%s/unbind", drvdir);
+	if (write_file(path, dev))
+		return -1;
+	snprintf(path, sizeof(path), "%s/bind", drvdir);
+	if (suite && cost_begin(&m))
+		return -1;
+	ok = !write_file(path, dev);
+	if (suite)
+		cost_end(&m, suite, "probe", driver, 1);
+	snprintf(link, sizeof(link), "%s/%s", drvdir, dev);
+	return ok && exists(link) ? 0 : -1;
+}
+
+/*
+ * The cost of binding `dev` to the driver whose sysfs directory is drvdir
+ * (the unbind before it is not measured), printed as case "probe"; 0 if
+ * the device was bound again.
+ */
+int bench_bind(const char *suite, const char *driver, const char *drvdir, const char *dev)
+{
+	return bind_again(suite, driver, drvdir, dev);
+}
+
+/* Unbinds and binds `dev` again, unmeasured; 0 if it was bound again. */
+int bench_rebind(const char *drvdir, const char *dev)
+{
+	return bind_again(NULL, NULL, drvdir, dev);
+}
+
+int bench_each(const struct bench_driver *drivers, size_t n, long runs,
+	       int (*each)(const struct bench_driver *d, char *why, size_t size), char *why,
+	       size_t size)
+{
+	long reps = bench_counting() ? 1 : runs, rep;
+	size_t k;
+	int ok = 1;
+
+	for (rep = 0; rep < reps; rep++) {
+		for (k = 0; k < n; k++) {
+			const struct bench_driver *d = &drivers[(k + rep) % n];
+
+			if (load_module(d->path, "")) {
+				snprintf(why, size, "%s: load failed (errno %d)", d->name, errno);
+				ok = 0;
+				continue;
+			}
+			if (each(d, why, size))
+				ok = 0;
+			if (unload_module(d->name)) {
+				snprintf(why, size, "%s: unload failed (errno %d)", d->name, errno);
+				ok = 0;
+			}
+		}
+	}
+	return ok;
 }

@@ -131,7 +131,7 @@ static int ifreq_ioctl(unsigned long req, struct ifreq *ifr)
 }
 
 /* SIOCSIFFLAGS with IFF_UP set or cleared. */
-static int set_up(int up)
+int phy_set_up(int up)
 {
 	struct ifreq ifr;
 
@@ -154,7 +154,7 @@ static double now(void)
 }
 
 /* Waits up to `seconds` for operstate to read `state`; the time it took, or -1. */
-static double wait_operstate(const char *state, double seconds)
+double phy_wait_operstate(const char *state, double seconds)
 {
 	double start = now();
 	char got[32];
@@ -243,11 +243,11 @@ static void check_up_down(const char *plan)
 	char name[96], why[128] = "";
 
 	for (i = 0; i < n; i++) {
-		if (set_up(0) || wait_operstate("down", 2) < 0) {
+		if (phy_set_up(0) || phy_wait_operstate("down", 2) < 0) {
 			snprintf(why, sizeof(why), "down %ld: errno %d", i, errno);
 			break;
 		}
-		if (set_up(1) || wait_operstate("up", 5) < 0) {
+		if (phy_set_up(1) || phy_wait_operstate("up", 5) < 0) {
 			snprintf(why, sizeof(why), "up %ld: errno %d, no link", i, errno);
 			break;
 		}
@@ -277,7 +277,7 @@ static void check_device(const char *plan, int builtin)
 	report_fact("phy", "device", "%s id=%s driver=%s", phy_dev, QEMU_PHY_ID, drv);
 
 	snprintf(name, sizeof(name), "%s_phy_link_up", plan);
-	t = set_up(1) == 0 ? wait_operstate("up", 5) : -1;
+	t = phy_set_up(1) == 0 ? phy_wait_operstate("up", 5) : -1;
 	read_line("/sys/class/net/" IFACE "/speed", speed, sizeof(speed));
 	read_line("/sys/class/net/" IFACE "/duplex", duplex, sizeof(duplex));
 	result(t >= 0 && strcmp(speed, "1000") == 0 && strcmp(duplex, "full") == 0, name,
@@ -616,11 +616,11 @@ void phy_module(void)
 		 */
 		ret = unload_module("ferro_phy");
 		err = errno;
-		result(ret == -1 && err == EWOULDBLOCK && wait_operstate("up", 0.1) >= 0,
+		result(ret == -1 && err == EWOULDBLOCK && phy_wait_operstate("up", 0.1) >= 0,
 		       "module_phy_unload_refused_while_up",
 		       "delete_module with the link up returned %d, errno %d", ret, err);
-		set_up(0);
-		wait_operstate("down", 2);
+		phy_set_up(0);
+		phy_wait_operstate("down", 2);
 	}
 
 	ret = unload_module("ferro_phy");
@@ -633,8 +633,8 @@ void phy_module(void)
 	for (i = 0; i < n; i++) {
 		if (load_module(PHY_KO, ""))
 			break;
-		if (have && (set_up(1) || wait_operstate("up", 5) < 0 || set_up(0) ||
-			     wait_operstate("down", 2) < 0))
+		if (have && (phy_set_up(1) || phy_wait_operstate("up", 5) < 0 || phy_set_up(0) ||
+			     phy_wait_operstate("down", 2) < 0))
 			break;
 		if (unload_module("ferro_phy"))
 			break;

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-"""make bench: its parser and medians, and one short real run."""
+"""make bench: its parsers, medians, spreads and ratios, and one short real run."""
 
 import os
 import subprocess
@@ -45,50 +45,91 @@ class Medians(unittest.TestCase):
 		self.assertIn('n/a', bench.rst(rows, 'make bench', 'x'))
 
 
-class Profile(unittest.TestCase):
+def cost(driver, insns, ops=1, suite='cpufreq', case='transition', ns=None):
+	return (f'# cost: suite={suite} case={case} driver={driver} ops={ops} '
+		f'insns={"-" if insns is None else insns} ns={"-" if ns is None else ns}\n')
 
-	def test_profile_lines(self):
-		text = ('# profile: driver=ferro_null symbol=a_fn [ferro_null] samples=30 of=40\n'
-			'# profile: driver=ferro_null symbol=b_fn samples=10 of=40\n'
-			'# profile: driver=null_blk symbol=c_fn samples=5 of=5\n')
-		prof = bench.profile(text)
-		self.assertEqual(prof['ferro_null'], [('a_fn [ferro_null]', 30, 40), ('b_fn', 10, 40)])
-		out = bench.profile_rst(prof)
-		self.assertIn(' 75.0 a_fn [ferro_null]', out)
-		self.assertIn('null_blk: function (5 samples)', out)
+
+class Costs(unittest.TestCase):
+
+	def test_counts_per_boot_median_spread_and_ratio(self):
+		# two counting boots; the probe measured three times in each
+		boots = [cost('ferro_cpufreq', 300, case='probe') + cost('ferro_cpufreq', 100, case='probe') +
+			 cost('ferro_cpufreq', 110, case='probe') + cost('cpufreq_dt', 400, 4, case='probe'),
+			 cost('ferro_cpufreq', 101, case='probe') + cost('ferro_cpufreq', 99, case='probe') +
+			 cost('ferro_cpufreq', 500, case='probe') + cost('cpufreq_dt', 404, 4, case='probe')]
+		timed = [cost('ferro_cpufreq', None, 2, case='probe', ns=4000) +
+			 cost('cpufreq_dt', None, 1, case='probe', ns=1000)]
+		got = bench.counts(boots)
+		self.assertEqual(got['cpufreq', 'probe', 'ferro_cpufreq'], [100, 99])
+		self.assertEqual(got['cpufreq', 'probe', 'cpufreq_dt'], [100, 101])
+		rows = {r['driver']: r for r in bench.cost_rows('cpufreq', boots, timed)}
+		ferro = rows['ferro_cpufreq']
+		self.assertAlmostEqual(ferro['insns'], 99.5)
+		self.assertAlmostEqual(ferro['spread'], 1 / 99)
+		self.assertAlmostEqual(ferro['ratio'], 99.5 / 100.5)
+		self.assertEqual((ferro['ns'], ferro['ns_ratio']), (2000, 2.0))
+		self.assertEqual(bench.above_peer('cpufreq', rows.values()), [])
+		self.assertEqual([r['driver'] for r in bench.unreproduced(rows.values())],
+				 ['ferro_cpufreq'])
+		self.assertRegex(bench.cost_rst('cpufreq', list(rows.values())),
+				 r'probe +ferro_cpufreq +100 +2 +1.01 % +0.990 +2.0 +1 +2.0..2.0 +2.000')
+		rows['cpufreq_dt']['ratio'], rows['ferro_cpufreq']['ratio'] = 1.0, 1.001
+		self.assertEqual([r['driver'] for r in bench.above_peer('cpufreq', rows.values())],
+				 ['ferro_cpufreq'])
+
+	def test_timed_lines_are_not_counts(self):
+		text = [cost('marvell', None, 1, suite='phy', case='probe', ns=5)]
+		self.assertEqual(bench.counts(text), {})
+		row, = bench.cost_rows('phy', [], text)
+		self.assertIsNone(row['insns'])
+		self.assertIn('-', bench.cost_rst('phy', [row]))
 
 
 class ShortRun(unittest.TestCase):
-	"""Two boots of one run of 50 ms per measurement: every driver,
-	configuration and workload yields a positive value from both boots,
-	and the table compares them."""
+	"""make bench in short: every suite, two counting and two timed boots of
+	one run (50 ms per rate, one counted null workload). Every driver and
+	case yields a count from both boots, the counts of the two boots agree
+	within 1 %, and the timed boots yield times and rates."""
 
 	def test_short_run(self):
 		build_dir('m')
 		with tempfile.TemporaryDirectory() as tmp:
-			out = os.path.join(tmp, 'bench.txt')
 			p = subprocess.run([os.path.join(TOP, 'scripts', 'ferro-bench'), '--kdir',
 					    kernel_source(), '--runs', '1', '--ms', '50', '--boots', '2',
-					    '--output', out], capture_output=True, text=True)
+					    '--only', 'plain/randread_qd1', '--output-dir', tmp],
+					   capture_output=True, text=True)
 			self.assertEqual(p.returncode, 0, p.stdout[-3000:] + p.stderr[-3000:])
-			with open(out) as f:
-				table = f.read()
-		rows = [line.split() for line in table.splitlines()
-			if line.startswith(('plain', 'memory_backed'))]
-		want = {(c, w, d) for w in bench.WORKLOADS
-			for c, ds in (('plain', ('ferro_null', 'null_blk', 'rnull')),
-				      ('memory_backed', ('ferro_null', 'null_blk')))
-			for d in ds}
-		self.assertEqual({(r[0], r[1], r[2]) for r in rows}, want)
-		for r in rows:
-			# threads, QD/thread, boots, runs, then the median
-			self.assertEqual(r[3:7], ['4' if r[1].endswith('_t4') else '1',
-						  '8' if r[1].endswith('_t4') else
-						  '32' if r[1].endswith('qd32') else '1', '2', '2'], r)
+			tables = {}
+			for suite in bench.SUITES:
+				with open(os.path.join(tmp, f'{suite}-bench.txt')) as f:
+					tables[suite] = f.read()
+		want = {'null': {('plain/randread_qd1', d) for d in ('ferro_null', 'null_blk', 'rnull')},
+			'cpufreq': {(c, d) for c in ('probe', 'governor', 'transition')
+				    for d in ('ferro_cpufreq', 'cpufreq_dt', 'rcpufreq_dt')},
+			'phy': {(c, d) for c in ('probe', 'link_up', 'poll')
+				for d in ('ferro_phy', 'marvell')}}
+		for suite, cases in want.items():
+			rows = [line.split() for line in tables[suite].splitlines()
+				if line.split()[:1] and (line.split()[0], line.split()[1:2] and
+							 line.split()[1]) in cases]
+			self.assertEqual({(r[0], r[1]) for r in rows}, cases, tables[suite])
+			for r in rows:
+				# instructions, boots, spread (%) and the ratio to the peer
+				self.assertGreater(int(r[2]), 100, r)
+				self.assertEqual(r[3], '2', r)
+				self.assertLessEqual(float(r[4]), 100 * bench.SPREAD, r)
+				if r[0] != 'poll' and suite != 'null':
+					self.assertGreater(float(r[6]), 0, r)	# time, us
+		rates = [line.split() for line in tables['null'].splitlines()
+			 if line.startswith(('plain ', 'memory_backed '))]
+		self.assertEqual({(r[0], r[1], r[2]) for r in rates},
+				 {(c, w, d) for w in bench.WORKLOADS
+				  for c, ds in (('plain', ('ferro_null', 'null_blk', 'rnull')),
+						('memory_backed', ('ferro_null', 'null_blk')))
+				  for d in ds})
+		for r in rates:
 			self.assertGreater(float(r[7]), 0, r)
-		# the sampled profile of both drivers follows the table
-		for driver in ('ferro_null', 'null_blk'):
-			self.assertRegex(table, rf'{driver}: function \(\d+ samples\)')
 
 
 if __name__ == '__main__':

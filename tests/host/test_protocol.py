@@ -16,7 +16,8 @@ ok 1 module_load
 # entry: ferro_null queue_rq hits=3+ caller=blk_mq_dispatch_rq_list state=SYSTEM_RUNNING chain=a < b
 # entry: ferro_phy probe hits=0 caller=- state=- chain=-
 # bench: config=default driver=ferro_null workload=randread_qd1 threads=1 qd=8 run=2 value=12.5 unit=kiops
-# profile: driver=ferro_null symbol=queue_rq  samples=40 of=100
+# cost: suite=phy case=poll driver=marvell ops=7 insns=69347 ns=-
+# cost: suite=null case=plain/randread_qd1 driver=rnull ops=2048 insns=10605646 ns=26824448
 # record (module):
 #   event: init
 #   frames: 2
@@ -34,9 +35,9 @@ class Protocol(unittest.TestCase):
 		self.assertTrue(common.TOP)	# common puts scripts/ on the path
 		got = list(protocol.lines(LOG))
 		kinds = [line.kind for line in got]
-		self.assertEqual(kinds, ['fact', 'entry', 'entry', 'bench', 'profile', 'record',
+		self.assertEqual(kinds, ['fact', 'entry', 'entry', 'bench', 'cost', 'cost', 'record',
 					 'kmsg', 'kmsg'])
-		fact, e1, e2, bench, prof, rec, k1, k2 = (line.fields for line in got)
+		fact, e1, e2, bench, poll, io, rec, k1, k2 = (line.fields for line in got)
 		self.assertEqual(fact, {'driver': 'null', 'key': 'capacity_mb', 'value': '8'})
 		self.assertEqual((e1['module'], e1['event'], e1['caller'], e1['system_state']),
 				 ('ferro_null', 'queue_rq', 'blk_mq_dispatch_rq_list', 'SYSTEM_RUNNING'))
@@ -45,15 +46,17 @@ class Protocol(unittest.TestCase):
 		self.assertEqual(bench, {'config': 'default', 'driver': 'ferro_null',
 					 'workload': 'randread_qd1', 'threads': 1, 'qd': 8, 'run': 2,
 					 'value': 12.5, 'unit': 'kiops'})
-		self.assertEqual(prof, {'driver': 'ferro_null', 'symbol': 'queue_rq', 'samples': 40,
-					'of': 100})
+		self.assertEqual(poll, {'suite': 'phy', 'case': 'poll', 'driver': 'marvell', 'ops': 7,
+					'insns': 69347, 'ns': None})
+		self.assertEqual((io['case'], io['insns'], io['ns']),
+				 ('plain/randread_qd1', 10605646, 26824448))
 		self.assertEqual(rec, {'mode': 'module', 'fields': {'event': 'init', 'frames': '2'}})
 		# The dump replaces the excerpts printed before it.
 		self.assertEqual([k1['text'], k2['time']], ['first record', 1.5])
 
 	def test_not_the_protocols(self):
 		for line in ('ok 1 x', '[    1.0] # kmsg: 1.0 x', '# kmsg: soon x', '# entries: 3 armed',
-			     '# fact: x=1', '#   key: value'):
+			     '# fact: x=1', '#   key: value', '# cost: suite=a case=b driver=c ops=1 insns=x ns=1'):
 			self.assertIsNone(protocol.parse_line(line), line)
 
 	def test_record_at_the_end_and_carriage_returns(self):

@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Exact kernel instruction counts for make bench.
+ *
+ * Under QEMU TCG with -icount shift=0, the emulated PMU has an instructions
+ * event and it counts exactly; without -icount, perf_event_open() of it
+ * fails with ENOENT. A count covers every CPU (one event per CPU, not per
+ * task), so that what a request costs in interrupt or softirq context, or
+ * in a worker, is in it; user space is excluded. (Sampled, the event is no
+ * use: QEMU raises its overflow interrupt on the next change of exception
+ * level, so every sample lands on the syscall return.)
+ */
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "count.h"
+#include "ktest.h"
+
+static int open_all(struct count *c, struct perf_event_attr *attr)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int i;
+
+	c->n = 0;
+	if (cpus < 1 || cpus > COUNT_MAX_CPUS) {
+		errno = ERANGE;
+		return -1;
+	}
+	for (i = 0; i < cpus; i++) {
+		c->fd[i] = syscall(SYS_perf_event_open, attr, -1, i, -1, PERF_FLAG_FD_CLOEXEC);
+		if (c->fd[i] < 0) {
+			int err = errno;
+
+			count_close(c);
+			errno = err;
+			return -1;
+		}
+		c->n++;
+	}
+	return 0;
+}
+
+static void insns_attr(struct perf_event_attr *attr)
+{
+	memset(attr, 0, sizeof(*attr));
+	attr->type = PERF_TYPE_HARDWARE;
+	attr->size = sizeof(*attr);
+	attr->config = PERF_COUNT_HW_INSTRUCTIONS;
+	attr->exclude_user = 1;
+	attr->exclude_hv = 1;
+	attr->disabled = 1;
+}
+
+int count_insns(struct count *c)
+{
+	struct perf_event_attr attr;
+
+	insns_attr(&attr);
+	return open_all(c, &attr);
+}
+
+int count_kprobe(struct count *c, const char *func)
+{
+	struct perf_event_attr attr;
+	long type = read_long("/sys/bus/event_source/devices/kprobe/type");
+
+	if (type < 0) {
+		errno = ENODEV;
+		return -1;
+	}
+	memset(&attr, 0, sizeof(attr));
+	attr.type = type;
+	attr.size = sizeof(attr);
+	attr.config1 = (uintptr_t)func;	/* kprobe_func */
+	attr.disabled = 1;
+	return open_all(c, &attr);
+}
+
+void count_start(struct count *c)
+{
+	int i;
+
+	for (i = 0; i < c->n; i++) {
+		ioctl(c->fd[i], PERF_EVENT_IOC_RESET, 0);
+		ioctl(c->fd[i], PERF_EVENT_IOC_ENABLE, 0);
+	}
+}
+
+long long count_stop(struct count *c)
+{
+	long long sum = 0;
+	int i;
+
+	for (i = 0; i < c->n; i++)
+		ioctl(c->fd[i], PERF_EVENT_IOC_DISABLE, 0);
+	for (i = 0; i < c->n; i++) {
+		uint64_t v;
+
+		if (read(c->fd[i], &v, sizeof(v)) != sizeof(v))
+			return -1;
+		sum += (long long)v;
+	}
+	return sum;
+}
+
+void count_close(struct count *c)
+{
+	int i;
+
+	for (i = 0; i < c->n; i++)
+		close(c->fd[i]);
+	c->n = 0;
+}
+
+int bench_counting(void)
+{
+	const char *v = getenv("ferro_bench_count");
+
+	return v && strcmp(v, "1") == 0;
+}
+
+static double seconds(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+int cost_begin(struct cost *m)
+{
+	m->counting = bench_counting();
+	m->c.n = 0;
+	if (m->counting && count_insns(&m->c))
+		return -1;
+	if (m->counting)
+		count_start(&m->c);
+	m->start = seconds();
+	return 0;
+}
+
+long long cost_end(struct cost *m, const char *suite, const char *name, const char *driver,
+		   long ops)
+{
+	double secs = seconds() - m->start;
+	long long insns = m->counting ? count_stop(&m->c) : -1;
+	char text[32] = "-";
+
+	count_close(&m->c);
+	if (insns >= 0)
+		snprintf(text, sizeof(text), "%lld", insns);
+	printf("# cost: suite=%s case=%s driver=%s ops=%ld insns=%s ns=%.0f\n", suite, name,
+	       driver, ops, text, secs * 1e9);
+	return insns;
+}
