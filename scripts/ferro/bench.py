@@ -2,10 +2,14 @@
 """make bench: parse the guest's "# bench:" and "# cost:" lines, take
 medians, compare each Ferro driver with its C peer."""
 
+import bisect
+import os
+import re
 import statistics
+import subprocess
 from typing import Dict, List, Optional, Tuple
 
-from ferro import protocol
+from ferro import digest, protocol
 
 # Per suite: the board that runs it, the Ferro driver, its C peer (what
 # every ratio is to), and what one operation is.
@@ -68,7 +72,9 @@ def counts(texts: List[str]) -> Dict[Tuple[str, str, str], List[float]]:
 	"""Instructions per operation by (suite, case, driver): one value per
 	counting boot, the smallest of its measurements of that case. A case
 	measured more than once (a probe) costs more whenever an allocation
-	has to grow a cache first; what it costs without that is its floor."""
+	has to grow a cache first; what it costs without that is its floor.
+	A case measured as two windows, <case>.up and <case>.down over the
+	same operations, is their difference."""
 	out: Dict[Tuple[str, str, str], List[float]] = {}
 	for text in texts:
 		boot: Dict[Tuple[str, str, str], List[float]] = {}
@@ -77,7 +83,15 @@ def counts(texts: List[str]) -> Dict[Tuple[str, str, str], List[float]]:
 				boot.setdefault((c['suite'], c['case'], c['driver']), []).append(
 					c['insns'] / c['ops'])
 		for key, values in boot.items():
+			if key[1].endswith(('.up', '.down')):
+				continue
 			out.setdefault(key, []).append(min(values))
+		# A case measured as two windows: what the first adds to the second.
+		for (suite, case, driver), values in boot.items():
+			down = boot.get((suite, case[:-3] + '.down', driver))
+			if case.endswith('.up') and down:
+				out.setdefault((suite, case[:-3], driver), []).append(
+					min(values) - min(down))
 	return out
 
 
@@ -186,3 +200,141 @@ def unreproduced(rows: List[Dict]) -> List[Dict]:
 def rst(rows: List[Dict], command: str, about: str) -> str:
 	"""The timed rates with how they were made (the null suite's first table)."""
 	return f'{about}\n\nReproduce with::\n\n   {command}\n\n' + rates_rst(rows)
+
+
+# A profiling boot's lines (tests/guest/count.c): a measurement's window
+# number, and the text symbols of the modules loaded since the last one.
+_WINDOW = re.compile(r'^# window: (\d+)$')
+_KSYM = re.compile(r'^# ksym: ([0-9a-f]+) (\S+) \[(\S+)\]$')
+_MODULES = re.compile(r'^# modules:(.*)$')
+
+
+def kernel_symbols(system_map: str) -> List[Tuple[int, str]]:
+	"""The kernel's text symbols from a System.map, sorted by address."""
+	out = []
+	with open(system_map) as f:
+		for line in f:
+			parts = line.split()
+			if len(parts) == 3 and parts[1] in 'tTwW':
+				out.append((int(parts[0], 16), parts[2]))
+	return sorted(out)
+
+
+def windows(text: str, kernel: List[Tuple[int, str]]) -> List[Tuple[Dict, List[Tuple[int, str]]]]:
+	"""Each window of a profiling boot, in order: its measurement (the
+	"# cost:" line after it) and the symbols in force then (the kernel's
+	and those of the modules loaded then, as last printed)."""
+	modules: Dict[str, List[Tuple[int, str]]] = {}
+	fresh: Dict[str, List[Tuple[int, str]]] = {}
+	loaded: List[str] = []
+	out = []
+	pending = False
+	for raw in text.splitlines():
+		raw = raw.rstrip('\r')
+		m = _MODULES.match(raw)
+		if m:
+			loaded = m[1].split()
+			continue
+		k = _KSYM.match(raw)
+		if k:
+			fresh.setdefault(k[3], []).append((int(k[1], 16), f'{k[2]} [{k[3]}]'))
+			continue
+		if _WINDOW.match(raw):
+			modules.update(fresh)
+			fresh = {}
+			pending = True
+			continue
+		line = protocol.parse_line(raw)
+		if pending and line and line.kind == 'cost':
+			syms = sorted(kernel + [s for name in loaded for s in modules.get(name, [])])
+			out.append((line.fields, syms))
+			pending = False
+	return out
+
+
+def by_function(counts_text: str, syms: List[Tuple[int, str]]) -> Dict[str, int]:
+	"""A window file of the ferro-insns plugin ("<vaddr> <instructions>"
+	per block), summed per function."""
+	starts = [a for a, _ in syms]
+	out: Dict[str, int] = {}
+	for line in counts_text.splitlines():
+		addr, insns = line.split()
+		i = bisect.bisect_right(starts, int(addr, 16)) - 1
+		name = syms[i][1] if i >= 0 else '[unknown]'
+		out[name] = out.get(name, 0) + int(insns)
+	return out
+
+
+PLUGIN_SOURCE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+			     'qemu-plugin', 'ferro-insns.c')
+
+
+def plugin(out_dir: str) -> str:
+	"""The ferro-insns QEMU plugin, built for the host once per source."""
+	with open(PLUGIN_SOURCE, 'rb') as f, open(PLUGIN_SOURCE.replace('ferro-insns.c',
+									 'qemu-plugin-api.h'), 'rb') as h:
+		key = digest.of(f.read(), h.read())[:16]
+	out = os.path.join(out_dir, f'ferro-insns-{key}.so')
+	if not os.path.exists(out):
+		proc = subprocess.run(['cc', '-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-Werror',
+				       '-fvisibility=hidden', '-o', out + '.tmp', PLUGIN_SOURCE],
+				      capture_output=True, text=True)
+		if proc.returncode != 0:
+			raise RuntimeError(f'building {PLUGIN_SOURCE} failed:\n{proc.stderr}')
+		os.rename(out + '.tmp', out)
+	return out
+
+
+def profiles(text: str, prefix: str,
+	     kernel: List[Tuple[int, str]]) -> Dict[Tuple[str, str, str], Tuple[int, Dict[str, int]]]:
+	"""Per (suite, case, driver) of a profiling boot: the operations and
+	instructions per function of its cheapest window (the one the PMU
+	counted fewest instructions in per operation, as counts() takes the
+	floor)."""
+	out: Dict[Tuple[str, str, str], Tuple[int, Dict[str, int]]] = {}
+	best: Dict[Tuple[str, str, str], float] = {}
+	for n, (cost, syms) in enumerate(windows(text, kernel), 1):
+		key = (cost['suite'], cost['case'], cost['driver'])
+		per = cost['insns'] / cost['ops'] if cost['insns'] is not None else float(n)
+		if key in best and best[key] <= per:
+			continue
+		path = f'{prefix}.{n}'
+		if not os.path.exists(path):
+			raise RuntimeError(f'the profiling boot has no window file {path}')
+		with open(path) as f:
+			out[key] = (cost['ops'], by_function(f.read(), syms))
+		best[key] = per
+	return out
+
+
+def breakdown_rst(suite: str, rows: List[Dict],
+		  prof: Dict[Tuple[str, str, str], Tuple[int, Dict[str, int]]], top: int = 8) -> str:
+	"""For every row where the Ferro driver counts more than its peer, the
+	functions whose instructions per operation differ most between them."""
+	ferro, peer = SUITES[suite]['ferro'], SUITES[suite]['peer']
+	parts = []
+
+	def of(case: str, driver: str) -> Optional[Tuple[int, Dict[str, int]]]:
+		up, down = prof.get((suite, case + '.up', driver)), prof.get((suite, case + '.down', driver))
+		if up and down:
+			return up[0], {n: up[1].get(n, 0) - down[1].get(n, 0)
+				       for n in set(up[1]) | set(down[1])}
+		return prof.get((suite, case, driver))
+
+	for r in above_peer(suite, rows):
+		a, b = of(r['case'], ferro), of(r['case'], peer)
+		if not a or not b:
+			parts.append(f'{r["case"]}: no profile (counted by the PMU only)\n')
+			continue
+		(ops_a, fa), (ops_b, fb) = a, b
+		names = sorted(set(fa) | set(fb),
+			       key=lambda n: (-abs(fa.get(n, 0) / ops_a - fb.get(n, 0) / ops_b), n))
+		body = [(n if len(n) <= 70 else n[:67] + '...', f'{fa.get(n, 0) / ops_a:.1f}',
+			 f'{fb.get(n, 0) / ops_b:.1f}',
+			 f'{fa.get(n, 0) / ops_a - fb.get(n, 0) / ops_b:+.1f}') for n in names[:top]]
+		total = (f'{sum(fa.values()) / ops_a:.0f}', f'{sum(fb.values()) / ops_b:.0f}')
+		body.append(('(all functions)', total[0], total[1],
+			     f'{float(total[0]) - float(total[1]):+.0f}'))
+		parts.append(f'{r["case"]} ({r["ratio"]:.3f}):\n\n' +
+			     _rst_table(('Function', ferro, peer, 'Difference'), body))
+	return '\n'.join(parts)

@@ -4,23 +4,28 @@
  * marvell driver on QEMU's 88E1111 behind the Cadence GEM (macb), loaded
  * one at a time (phylib binds the first driver that matches). For each:
  *   probe     unbind and bind the PHY with the interface down (bind measured)
- *   link_up   SIOCSIFFLAGS up until operstate reads "up", LINKUPS times:
- *             phy_start, config_init, config_aneg and the first polls
+ *   link_up   SIOCSIFFLAGS up until operstate reads "up", LINKUPS times,
+ *             asleep on link-change messages meanwhile: phy_start,
+ *             config_init, config_aneg and the polls until the link is seen
  *   poll      with the link up, the phylib state machine's periodic poll
  *             (read_status over MDIO): the kernel's instructions in a
  *             window of WINDOW seconds, less those of the same window with
  *             the interface down, per phy_state_machine() run in it
  *             (counted by a kprobe, whose own cost is in each poll for
  *             both drivers alike). Counted only: no poll can be timed
- *             from user space.
+ *             from user space. Printed as its two windows, poll.up and
+ *             poll.down.
  * Each is printed as a "# cost:" line (count.h).
  */
 
 #define _GNU_SOURCE
 #include <errno.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "count.h"
@@ -41,71 +46,91 @@ static const struct bench_driver peers[] = {
 
 static char dev[256];	/* the PHY's MDIO device */
 
-/* Waits, checking every millisecond, up to 5 s for operstate to read `state`; 0 once it does. */
-static int operstate_is(const char *state)
+/* A socket that hears every link change (RTMGRP_LINK), or -1. */
+static int link_events(void)
 {
-	char got[32];
-	int i;
+	struct sockaddr_nl addr = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
+	struct timeval limit = { .tv_sec = 5 };
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 
-	for (i = 0; i < 5000; i++) {
-		if (read_line(OPERSTATE, got, sizeof(got)) && strcmp(got, state) == 0)
-			return 0;
-		usleep(1000);
+	if (fd >= 0 && (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) ||
+			setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit)))) {
+		close(fd);
+		fd = -1;
 	}
-	return -1;
+	return fd;
+}
+
+/*
+ * Waits for operstate to read `state`, asleep until each link change
+ * (no polling, whose cost would depend on how long the link takes);
+ * 0 once it does, -1 after 5 s without a change.
+ */
+static int operstate_is(int events, const char *state)
+{
+	char got[32], buf[8192];
+
+	while (!read_line(OPERSTATE, got, sizeof(got)) || strcmp(got, state)) {
+		if (recv(events, buf, sizeof(buf), 0) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Sets the interface up or down and waits for operstate to follow; 0 if it did. */
+static int set_link(int up)
+{
+	int events = link_events(), ok;
+
+	ok = events >= 0 && !phy_set_up(up) && !operstate_is(events, up ? "up" : "down");
+	if (events >= 0)
+		close(events);
+	return ok ? 0 : -1;
 }
 
 static int link_up(const char *driver)
 {
+	int events = link_events(), ok;
 	struct cost m;
-	int ok;
 
-	if (cost_begin(&m))
+	if (events < 0 || cost_begin(&m)) {
+		if (events >= 0)
+			close(events);
 		return -1;
-	ok = !phy_set_up(1) && !operstate_is("up");
+	}
+	ok = !phy_set_up(1) && !operstate_is(events, "up");
 	cost_end(&m, "phy", "link_up", driver, 1);
-	return ok && !phy_set_up(0) && !operstate_is("down") ? 0 : -1;
+	close(events);
+	return ok && !set_link(0) ? 0 : -1;
 }
 
-/* The kernel's instructions in WINDOW seconds, and (polls) the state machine's runs. */
-static long long window(long long *polls)
-{
-	struct count insns, runs;
-	long long n;
-
-	if (count_insns(&insns))
-		return -1;
-	if (polls && count_kprobe(&runs, "phy_state_machine")) {
-		count_close(&insns);
-		return -1;
-	}
-	if (polls)
-		count_start(&runs);
-	count_start(&insns);
-	sleep(WINDOW);
-	n = count_stop(&insns);
-	count_close(&insns);
-	if (polls) {
-		*polls = count_stop(&runs);
-		count_close(&runs);
-	}
-	return n;
-}
-
+/*
+ * The poll: WINDOW seconds with the link up ("poll.up", its ops the
+ * phy_state_machine() runs in it) and WINDOW seconds with the interface
+ * down ("poll.down", divided by the same number); the harness takes the
+ * difference.
+ */
 static int poll_cost(const char *driver)
 {
-	long long up, down, polls = 0;
+	struct count runs;
+	struct cost m;
+	long long polls;
 
-	if (phy_set_up(1) || operstate_is("up"))
+	if (set_link(1) || count_kprobe(&runs, "phy_state_machine"))
 		return -1;
-	up = window(&polls);
-	if (phy_set_up(0) || operstate_is("down"))
+	count_start(&runs);
+	if (cost_begin(&m)) {
+		count_close(&runs);
 		return -1;
-	down = window(NULL);
-	if (up < 0 || down < 0 || polls < 1)
+	}
+	sleep(WINDOW);
+	polls = count_stop(&runs);
+	count_close(&runs);
+	cost_end(&m, "phy", "poll.up", driver, polls);
+	if (polls < 1 || set_link(0) || cost_begin(&m))
 		return -1;
-	printf("# cost: suite=phy case=poll driver=%s ops=%lld insns=%lld ns=-\n", driver, polls,
-	       up - down);
+	sleep(WINDOW);
+	cost_end(&m, "phy", "poll.down", driver, polls);
 	return 0;
 }
 
@@ -136,8 +161,7 @@ static int measure(const struct bench_driver *d, char *why, size_t size)
 		snprintf(why, size, "%s: the poll window failed (errno %d)", d->name, errno);
 		ok = 0;
 	}
-	phy_set_up(0);
-	operstate_is("down");
+	set_link(0);
 	return ok ? 0 : -1;
 }
 

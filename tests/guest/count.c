@@ -136,8 +136,71 @@ static double seconds(void)
 	return t.tv_sec + t.tv_nsec / 1e9;
 }
 
+/*
+ * In a profiling boot (ferro_bench_profile=1), QEMU runs the ferro-insns
+ * plugin, which counts the kernel's instructions per block between two
+ * executions of ksys_sync: sync(2) opens and closes each measurement's
+ * window. The measurement's line is preceded by the modules loaded then,
+ * the text symbols of those loaded since the last one, "# ksym: <addr>
+ * <name> [<module>]", which the harness needs to name the blocks, and
+ * "# window: N".
+ */
+static int profiling(void)
+{
+	const char *v = getenv("ferro_bench_profile");
+
+	return v && strcmp(v, "1") == 0;
+}
+
+/*
+ * The modules loaded now ("# modules: a b"), and the text symbols of
+ * every one whose load address is new.
+ */
+static void module_symbols(void)
+{
+	static char seen[4096];
+	char line[512], mods[64][72];
+	FILE *f = fopen("/proc/modules", "r");
+	size_t n = 0, i;
+
+	printf("# modules:");
+	while (f && n < 64 && fgets(line, sizeof(line), f)) {
+		char name[64], addr[32], key[100];
+
+		if (sscanf(line, "%63s %*s %*s %*s %*s %31s", name, addr) != 2)
+			continue;
+		printf(" %s", name);
+		snprintf(key, sizeof(key), " %s@%s ", name, addr);
+		if (strstr(seen, key))
+			continue;
+		if (strlen(seen) + strlen(key) >= sizeof(seen))
+			seen[0] = '\0';
+		strcat(seen, key);
+		snprintf(mods[n++], sizeof(mods[0]), "[%s]", name);
+	}
+	if (f)
+		fclose(f);
+	printf("\n");
+	f = n ? fopen("/proc/kallsyms", "r") : NULL;
+	while (f && fgets(line, sizeof(line), f)) {
+		char addr[32], type, name[256], mod[80] = "";
+
+		if (sscanf(line, "%31s %c %255s %79s", addr, &type, name, mod) != 4 ||
+		    (type != 't' && type != 'T'))
+			continue;
+		for (i = 0; i < n; i++) {
+			if (strcmp(mod, mods[i]) == 0)
+				printf("# ksym: %s %s %s\n", addr, name, mod);
+		}
+	}
+	if (f)
+		fclose(f);
+}
+
 int cost_begin(struct cost *m)
 {
+	if (profiling())
+		sync();
 	m->counting = bench_counting();
 	m->c.n = 0;
 	if (m->counting && count_insns(&m->c))
@@ -153,9 +216,15 @@ long long cost_end(struct cost *m, const char *suite, const char *name, const ch
 {
 	double secs = seconds() - m->start;
 	long long insns = m->counting ? count_stop(&m->c) : -1;
+	static int windows;
 	char text[32] = "-";
 
 	count_close(&m->c);
+	if (profiling()) {
+		sync();
+		module_symbols();
+		printf("# window: %d\n", ++windows);
+	}
 	if (insns >= 0)
 		snprintf(text, sizeof(text), "%lld", insns);
 	printf("# cost: suite=%s case=%s driver=%s ops=%ld insns=%s ns=%.0f\n", suite, name,

@@ -2,6 +2,7 @@
 """make bench: its parsers, medians, spreads and ratios, and one short real run."""
 
 import os
+import re
 import subprocess
 import tempfile
 import unittest
@@ -86,18 +87,60 @@ class Costs(unittest.TestCase):
 		self.assertIn('-', bench.cost_rst('phy', [row]))
 
 
+class Profiles(unittest.TestCase):
+	"""A profiling boot's windows: the plugin's files named per function
+	with the kernel's and the loaded modules' symbols, the difference
+	between the Ferro driver and its peer."""
+
+	LOG = (
+		'# modules: ferro_cpufreq\n'
+		'# ksym: ffff800001000000 ferro_probe [ferro_cpufreq]\n'
+		'# window: 1\n' + cost('ferro_cpufreq', 900, 1, case='probe') +
+		'# modules: cpufreq_dt\n'
+		'# ksym: ffff800001000000 dt_probe [cpufreq_dt]\n'
+		'# window: 2\n' + cost('cpufreq_dt', 700, 1, case='probe') +
+		'# window: 3\n' + cost('cpufreq_dt', 800, 1, case='probe'))
+	KERNEL = [(0xffff800080000000, 'vsnprintf'), (0xffff800080000100, 'strcmp')]
+
+	def test_windows_breakdown(self):
+		with tempfile.TemporaryDirectory() as tmp:
+			prefix = os.path.join(tmp, 'w')
+			for n, text in ((1, 'ffff800001000000 500\nffff800080000010 400\n'),
+					(2, 'ffff800001000004 300\nffff800080000104 400\n'),
+					(3, 'ffff800001000004 999\n')):
+				with open(f'{prefix}.{n}', 'w') as f:
+					f.write(text)
+			prof = bench.profiles(self.LOG, prefix, self.KERNEL)
+			# the module's symbol is the one loaded at the time; the
+			# cheaper of cpufreq_dt's two windows is kept
+			self.assertEqual(prof['cpufreq', 'probe', 'ferro_cpufreq'],
+					 (1, {'ferro_probe [ferro_cpufreq]': 500, 'vsnprintf': 400}))
+			self.assertEqual(prof['cpufreq', 'probe', 'cpufreq_dt'],
+					 (1, {'dt_probe [cpufreq_dt]': 300, 'strcmp': 400}))
+			os.unlink(f'{prefix}.2')
+			with self.assertRaisesRegex(RuntimeError, 'no window file'):
+				bench.profiles(self.LOG, prefix, self.KERNEL)
+		rows = [{'case': 'probe', 'driver': 'ferro_cpufreq', 'ratio': 1.29},
+			{'case': 'probe', 'driver': 'cpufreq_dt', 'ratio': 1.0}]
+		out = bench.breakdown_rst('cpufreq', rows, prof)
+		self.assertRegex(out, r'ferro_probe \[ferro_cpufreq\] +500.0 +0.0 +\+500.0')
+		self.assertRegex(out, r'\(all functions\) +900 +700 +\+200')
+
+
 class ShortRun(unittest.TestCase):
-	"""make bench in short: every suite, two counting and two timed boots of
-	one run (50 ms per rate, one counted null workload). Every driver and
-	case yields a count from both boots, the counts of the two boots agree
-	within 1 %, and the timed boots yield times and rates."""
+	"""make bench in short: every suite, two counting, one profiling and one
+	timed boot of one run (50 ms per rate, one counted null workload).
+	Every driver and case yields a count from both boots, the counts of the
+	two boots agree within 1 %, every row above the peer has its
+	per-function breakdown, and the timed boots yield times and rates."""
 
 	def test_short_run(self):
 		build_dir('m')
 		with tempfile.TemporaryDirectory() as tmp:
 			p = subprocess.run([os.path.join(TOP, 'scripts', 'ferro-bench'), '--kdir',
 					    kernel_source(), '--runs', '1', '--ms', '50', '--boots', '2',
-					    '--only', 'plain/randread_qd1', '--output-dir', tmp],
+					    '--timed-boots', '1', '--only', 'plain/randread_qd1',
+					    '--output-dir', tmp],
 					   capture_output=True, text=True)
 			self.assertEqual(p.returncode, 0, p.stdout[-3000:] + p.stderr[-3000:])
 			tables = {}
@@ -121,6 +164,12 @@ class ShortRun(unittest.TestCase):
 				self.assertLessEqual(float(r[4]), 100 * bench.SPREAD, r)
 				if r[0] != 'poll' and suite != 'null':
 					self.assertGreater(float(r[6]), 0, r)	# time, us
+		# every row above the peer has its per-function breakdown
+		for suite, text in tables.items():
+			listed = re.search(r'^Rows where \S+ counts more instructions than \S+: (.*)\.$',
+					   text, re.M)
+			for case in re.findall(r'(\S+) \(\d\.\d+\)', listed[1] if listed else ''):
+				self.assertRegex(text, rf'(?m)^{re.escape(case)} \(\d\.\d+\):\n\n=+ ', suite)
 		rates = [line.split() for line in tables['null'].splitlines()
 			 if line.startswith(('plain ', 'memory_backed '))]
 		self.assertEqual({(r[0], r[1], r[2]) for r in rates},
