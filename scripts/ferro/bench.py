@@ -68,11 +68,18 @@ def table(samples: Dict[Key, List[Tuple[int, float]]],
 	return rows
 
 
+def floor(values: List[float]) -> float:
+	"""The lower quartile of a case's measurements in one boot."""
+	return sorted(values)[len(values) // 4]
+
+
 def counts(texts: List[str]) -> Dict[Tuple[str, str, str], List[float]]:
 	"""Instructions per operation by (suite, case, driver): one value per
-	counting boot, the smallest of its measurements of that case. A case
-	measured more than once (a probe) costs more whenever an allocation
-	has to grow a cache first; what it costs without that is its floor.
+	counting boot, the lower quartile of its measurements of that case. A
+	case measured more than once (a probe) costs more whenever an
+	allocation has to grow a cache first, now and then by a third; the
+	lower quartile is what it costs without that, and unlike the minimum
+	it does not hang on one lucky measurement.
 	A case measured as two windows, <case>.up and <case>.down over the
 	same operations, is their difference."""
 	out: Dict[Tuple[str, str, str], List[float]] = {}
@@ -85,13 +92,13 @@ def counts(texts: List[str]) -> Dict[Tuple[str, str, str], List[float]]:
 		for key, values in boot.items():
 			if key[1].endswith(('.up', '.down')):
 				continue
-			out.setdefault(key, []).append(min(values))
+			out.setdefault(key, []).append(floor(values))
 		# A case measured as two windows: what the first adds to the second.
 		for (suite, case, driver), values in boot.items():
 			down = boot.get((suite, case[:-3] + '.down', driver))
 			if case.endswith('.up') and down:
 				out.setdefault((suite, case[:-3], driver), []).append(
-					min(values) - min(down))
+					floor(values) - floor(down))
 	return out
 
 
@@ -289,8 +296,7 @@ def profiles(text: str, prefix: str,
 	     kernel: List[Tuple[int, str]]) -> Dict[Tuple[str, str, str], Tuple[int, Dict[str, int]]]:
 	"""Per (suite, case, driver) of a profiling boot: the operations and
 	instructions per function of its cheapest window (the one the PMU
-	counted fewest instructions in per operation, as counts() takes the
-	floor)."""
+	counted fewest instructions in per operation)."""
 	out: Dict[Tuple[str, str, str], Tuple[int, Dict[str, int]]] = {}
 	best: Dict[Tuple[str, str, str], float] = {}
 	for n, (cost, syms) in enumerate(windows(text, kernel), 1):
