@@ -58,7 +58,7 @@ help:
 	@echo '                root (scripts/setup-chroot llvm; KASAN_STRESS=20)'
 	@echo '  bench         each driver vs its C peer: exact kernel instructions per'
 	@echo '                operation (QEMU -icount) and time; writes'
-	@echo '                Documentation/drivers/<suite>-bench.txt (BENCH_SUITES=null,cpufreq,phy'
+	@echo '                Documentation/drivers/<suite>-bench.txt (BENCH_SUITES=null,cpufreq,phy,init'
 	@echo '                BENCH_RUNS=3 BENCH_MS=1000 BENCH_BOOTS=2)'
 	@echo
 	@echo 'Other targets:'
@@ -160,7 +160,7 @@ FERRO_MODE ?= m
 image: kernel-src
 	@scripts/build-image $(BUILD_ARGS) --mode $(FERRO_MODE)
 
-BENCH_SUITES ?= null,cpufreq,phy
+BENCH_SUITES ?= null,cpufreq,phy,init
 BENCH_RUNS ?= 3
 BENCH_MS ?= 1000
 BENCH_BOOTS ?= 2

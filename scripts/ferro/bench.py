@@ -9,7 +9,7 @@ import statistics
 import subprocess
 from typing import Dict, List, Optional, Tuple
 
-from ferro import digest, protocol
+from ferro import compare, digest, protocol
 
 # Per suite: the board that runs it, the Ferro driver, its C peer (what
 # every ratio is to), and what one operation is.
@@ -19,6 +19,8 @@ SUITES = {
 		    'op': 'operation'},
 	'phy': {'board': 'qemu-zcu102', 'ferro': 'ferro_phy', 'peer': 'marvell',
 		'op': 'operation'},
+	# Not a peer: each Ferro driver built in against itself loaded.
+	'init': {'board': 'qemu-virt', 'ferro': None, 'peer': None, 'op': 'init'},
 }
 
 # The timed workloads of the null suite (bench.c time_null).
@@ -344,3 +346,46 @@ def breakdown_rst(suite: str, rows: List[Dict],
 		parts.append(f'{r["case"]} ({r["ratio"]:.3f}):\n\n' +
 			     _rst_table(('Function', ferro, peer, 'Difference'), body))
 	return '\n'.join(parts)
+
+
+# The init suite: each driver's built-in initcall against its module's init.
+INIT_DRIVERS = ('lifecycle', 'null', 'cpufreq', 'phy')
+
+
+def init_rows(loaded: List[str], builtin: List[str]) -> List[Dict]:
+	"""Per driver, over the counting boots of each kernel: the virtual
+	microseconds initcall_debug gives its built-in initcall and its
+	module's init (under -icount, 1,000 instructions each while the CPU
+	runs), and the PMU's instructions for the whole finit_module()."""
+	loads = counts(loaded)
+	rows = []
+	for name in INIT_DRIVERS:
+		module = f'ferro_{name}'
+		usecs = {mode: [c['usecs'] for t in texts
+				for c in compare.BootLog(t).init_calls(module, mode)[:1] if c['ret'] == 0]
+			 for mode, texts in (('module', loaded), ('built-in', builtin))}
+		load = loads.get(('init', 'load', module), [])
+		rows.append({'driver': module, 'builtin_us': usecs['built-in'],
+			     'module_us': usecs['module'], 'load': load})
+	return rows
+
+
+def init_rst(rows: List[Dict]) -> str:
+	"""The init suite's rows as a reStructuredText table."""
+	def cell(values: List[float], fmt: str) -> str:
+		if not values:
+			return '-'
+		return fmt.format(statistics.median(values)) + (
+			f' ({min(values):.0f}..{max(values):.0f})' if len(set(values)) > 1 else '')
+
+	head = ('Driver', 'Built-in initcall (us)', 'Module init (us)', 'Module / built-in',
+		'finit_module (instructions)', 'Spread')
+	body = []
+	for r in rows:
+		b, m = r['builtin_us'], r['module_us']
+		ratio = (f'{statistics.median(m) / statistics.median(b):.2f}'
+			 if b and m and statistics.median(b) else 'n/a')
+		body.append((r['driver'], cell(b, '{:.0f}'), cell(m, '{:.0f}'), ratio,
+			     cell(r['load'], '{:.0f}'),
+			     f'{100 * spread(r["load"]):.2f} %' if r['load'] else '-'))
+	return _rst_table(head, body)

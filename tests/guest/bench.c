@@ -3,7 +3,7 @@
  * The "bench" plan: ferro_null against the C null_blk and the in-tree Rust
  * rnull with matching settings, and (bench-cpufreq.c, bench-phy.c) the
  * other drivers against their peers. The suites to run come from the
- * kernel command line (ferro_bench=null,cpufreq or phy), which the kernel
+ * kernel command line (ferro_bench=null,cpufreq, phy or init), which the kernel
  * hands to init as environment, and so does the kind of boot:
  *
  * - timed (the default): ferro_bench_runs (5) runs, the drivers taking
@@ -329,6 +329,8 @@ static void teardown(const char *driver)
 	}
 }
 
+static void bench_init(void);
+
 static long env_long(const char *name, long fallback)
 {
 	const char *v = getenv(name);
@@ -540,6 +542,8 @@ void bench_plan(void)
 		bench_cpufreq(runs);
 	if (strstr(suites, "phy"))
 		bench_phy(runs);
+	if (strstr(suites, "init"))
+		bench_init();
 }
 
 static int bind_again(const char *suite, const char *driver, const char *drvdir, const char *dev)
@@ -603,4 +607,45 @@ int bench_each(const struct bench_driver *drivers, size_t n, long runs,
 		}
 	}
 	return ok;
+}
+
+/*
+ * The init suite, in a module kernel: each Ferro module loaded (default
+ * parameters) while the PMU counts, finit_module() whole: the module's
+ * loading, relocation and its init; then unloaded. The harness reads the
+ * init's own initcall_debug line from the kernel log, and those of the
+ * built-in initcalls from a built-in kernel's boot.
+ */
+static void bench_init(void)
+{
+	static const char *const names[] = { "lifecycle", "null", "cpufreq", "phy" };
+	char path[128], module[64], why[160] = "";
+	struct cost m;
+	size_t k;
+	int ok = 1;
+
+	if (!exists("/lib/modules/ferro/ferro_lifecycle.ko")) {
+		result(1, "bench_init", NULL);	/* built in: the boot's log is the measurement */
+		return;
+	}
+	for (k = 0; k < ARRAY_SIZE(names); k++) {
+		snprintf(module, sizeof(module), "ferro_%s", names[k]);
+		snprintf(path, sizeof(path), "/lib/modules/ferro/%s.ko", module);
+		if (cost_begin(&m)) {
+			ok = 0;
+			break;
+		}
+		if (load_module(path, "")) {
+			cost_end(&m, "init", "load", module, 1);
+			snprintf(why, sizeof(why), "%s: load failed (errno %d)", module, errno);
+			ok = 0;
+			continue;
+		}
+		cost_end(&m, "init", "load", module, 1);
+		if (unload_module(module)) {
+			snprintf(why, sizeof(why), "%s: unload failed (errno %d)", module, errno);
+			ok = 0;
+		}
+	}
+	result(ok, "bench_init", "%s", why);
 }

@@ -140,11 +140,11 @@ class ShortRun(unittest.TestCase):
 			p = subprocess.run([os.path.join(TOP, 'scripts', 'ferro-bench'), '--kdir',
 					    kernel_source(), '--runs', '1', '--ms', '50', '--boots', '2',
 					    '--timed-boots', '1', '--only', 'plain/randread_qd1',
-					    '--output-dir', tmp],
+					    '--suites', 'null,cpufreq,phy', '--output-dir', tmp],
 					   capture_output=True, text=True)
 			self.assertEqual(p.returncode, 0, p.stdout[-3000:] + p.stderr[-3000:])
 			tables = {}
-			for suite in bench.SUITES:
+			for suite in ('null', 'cpufreq', 'phy'):
 				with open(os.path.join(tmp, f'{suite}-bench.txt')) as f:
 					tables[suite] = f.read()
 		want = {'null': {('plain/randread_qd1', d) for d in ('ferro_null', 'null_blk', 'rnull')},
@@ -179,6 +179,29 @@ class ShortRun(unittest.TestCase):
 				  for d in ds})
 		for r in rates:
 			self.assertGreater(float(r[7]), 0, r)
+
+
+	def test_init(self):
+		"""One counting boot of each kernel: every driver has its built-in
+		initcall's and its module init's initcall_debug time, and the
+		PMU's count of its finit_module()."""
+		build_dir('m')
+		build_dir('y')
+		with tempfile.TemporaryDirectory() as tmp:
+			p = subprocess.run([os.path.join(TOP, 'scripts', 'ferro-bench'), '--kdir',
+					    kernel_source(), '--boots', '1', '--suites', 'init',
+					    '--output-dir', tmp], capture_output=True, text=True)
+			self.assertEqual(p.returncode, 0, p.stdout[-3000:] + p.stderr[-3000:])
+			with open(os.path.join(tmp, 'init-bench.txt')) as f:
+				table = f.read()
+		rows = {line.split()[0]: line.split() for line in table.splitlines()
+			if line.startswith('ferro_')}
+		self.assertEqual(set(rows), {f'ferro_{d}' for d in bench.INIT_DRIVERS}, table)
+		for r in rows.values():
+			# built-in us, module us, ratio, instructions
+			self.assertGreater(int(r[1]), 0, r)
+			self.assertGreater(int(r[2]), 0, r)
+			self.assertGreater(int(r[4]), 10000, r)
 
 
 if __name__ == '__main__':
