@@ -121,10 +121,6 @@ def spread(values: List[float]) -> float:
 	return (max(values) - min(values)) / min(values) if min(values) > 0 else 0.0
 
 
-def _ratio(value: Optional[float], ref: Optional[float]) -> str:
-	return f'{value / ref:.3f}' if value is not None and ref else 'n/a'
-
-
 def _rst_table(head: Tuple[str, ...], body: List[Tuple[str, ...]]) -> str:
 	widths = [max(len(x) for x in col) for col in zip(head, *body)]
 	rule = ' '.join('=' * w for w in widths)
@@ -206,11 +202,6 @@ def unreproduced(rows: List[Dict]) -> List[Dict]:
 	return [r for r in rows if r['spread'] is not None and r['spread'] > SPREAD]
 
 
-def rst(rows: List[Dict], command: str, about: str) -> str:
-	"""The timed rates with how they were made (the null suite's first table)."""
-	return f'{about}\n\nReproduce with::\n\n   {command}\n\n' + rates_rst(rows)
-
-
 # A profiling boot's lines (tests/guest/count.c): a measurement's window
 # number, and the text symbols of the modules loaded since the last one.
 _WINDOW = re.compile(r'^# window: (\d+)$')
@@ -274,14 +265,15 @@ def by_function(counts_text: str, syms: List[Tuple[int, str]]) -> Dict[str, int]
 	return out
 
 
-PLUGIN_SOURCE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-			     'qemu-plugin', 'ferro-insns.c')
+PLUGIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+			  'qemu-plugin')
+PLUGIN_SOURCE = os.path.join(PLUGIN_DIR, 'ferro-insns.c')
+PLUGIN_HEADER = os.path.join(PLUGIN_DIR, 'qemu-plugin-api.h')
 
 
 def plugin(out_dir: str) -> str:
 	"""The ferro-insns QEMU plugin, built for the host once per source."""
-	with open(PLUGIN_SOURCE, 'rb') as f, open(PLUGIN_SOURCE.replace('ferro-insns.c',
-									 'qemu-plugin-api.h'), 'rb') as h:
+	with open(PLUGIN_SOURCE, 'rb') as f, open(PLUGIN_HEADER, 'rb') as h:
 		key = digest.of(f.read(), h.read())[:16]
 	out = os.path.join(out_dir, f'ferro-insns-{key}.so')
 	if not os.path.exists(out):
@@ -358,12 +350,14 @@ def init_rows(loaded: List[str], builtin: List[str]) -> List[Dict]:
 	module's init (under -icount, 1,000 instructions each while the CPU
 	runs), and the PMU's instructions for the whole finit_module()."""
 	loads = counts(loaded)
+	logs = {mode: [compare.BootLog(t) for t in texts]
+		for mode, texts in (('module', loaded), ('built-in', builtin))}
 	rows = []
 	for name in INIT_DRIVERS:
 		module = f'ferro_{name}'
-		usecs = {mode: [c['usecs'] for t in texts
-				for c in compare.BootLog(t).init_calls(module, mode)[:1] if c['ret'] == 0]
-			 for mode, texts in (('module', loaded), ('built-in', builtin))}
+		usecs = {mode: [c['usecs'] for log in boots
+				for c in log.init_calls(module, mode)[:1] if c['ret'] == 0]
+			 for mode, boots in logs.items()}
 		load = loads.get(('init', 'load', module), [])
 		rows.append({'driver': module, 'builtin_us': usecs['built-in'],
 			     'module_us': usecs['module'], 'load': load})

@@ -30,20 +30,20 @@ class Medians(unittest.TestCase):
 		self.assertAlmostEqual(by['ferro_null']['ratio'], 200 / 150)
 		self.assertEqual(by['null_blk']['ratio'], 1.0)
 		self.assertEqual((by['ferro_null']['runs'], by['ferro_null']['boots']), (3, 2))
-		self.assertIn('ferro_null', bench.rst(rows, 'make bench', 'x'))
+		self.assertIn('ferro_null', bench.rates_rst(rows))
 
 	def test_threads_and_queue_depth_are_columns(self):
 		text = [line('null_blk', 9, workload='randread_qd8_t4', threads=4, qd=8)]
 		row, = bench.table(bench.parse(text), bench.shapes(text))
 		self.assertEqual((row['threads'], row['qd']), (4, 8))
-		self.assertRegex(bench.rst([row], 'make bench', 'x'),
+		self.assertRegex(bench.rates_rst([row]),
 				 r'randread_qd8_t4 +null_blk +4 +8 +1 +1 ')
 
 	def test_no_reference_no_ratio(self):
 		text = [line('rnull', 5.0, workload='seqwrite_qd1', unit='MB/s')]
 		rows = bench.table(bench.parse(text), bench.shapes(text))
 		self.assertIsNone(rows[0]['ratio'])
-		self.assertIn('n/a', bench.rst(rows, 'make bench', 'x'))
+		self.assertIn('n/a', bench.rates_rst(rows))
 
 
 def cost(driver, insns, ops=1, suite='cpufreq', case='transition', ns=None):
