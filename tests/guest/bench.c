@@ -41,7 +41,6 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "count.h"
@@ -54,14 +53,6 @@
 #define DEVICE_MB 1024		/* every device's capacity */
 #define SPAN (64LL << 20)	/* reads and writes stay within this */
 #define PATTERN 0x5a		/* what the writes store */
-
-static double now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec / 1e9;
-}
 
 /*
  * One submitter: its own file descriptor and AIO context with qd requests
@@ -112,7 +103,7 @@ static void prep(struct worker *w, struct iocb *cb, unsigned char *buf)
 /* Whether the worker submits another request. */
 static int more(struct worker *w)
 {
-	return w->limit ? w->submitted < w->limit : now() < w->until;
+	return w->limit ? w->submitted < w->limit : bench_now() < w->until;
 }
 
 /* Whether a block holds what the writes store, every byte of it. */
@@ -220,7 +211,7 @@ static double measure(const char *path, const struct device *d, const struct loa
 {
 	struct worker w[MAX_THREADS];
 	pthread_t t[MAX_THREADS];
-	double start = now(), secs;
+	double start = bench_now(), secs;
 	long errors = 0;
 	int i, made = 0, io = l->io ? l->io : d->block;
 
@@ -246,7 +237,7 @@ static double measure(const char *path, const struct device *d, const struct loa
 		if (w[i].errors && !*err)
 			*err = w[i].err;
 	}
-	secs = now() - start;
+	secs = bench_now() - start;
 	if (made < l->threads || errors)
 		return -1;
 	return l->write ? *ops * (double)io / secs / 1e6 : *ops / secs;

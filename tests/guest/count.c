@@ -121,14 +121,20 @@ void count_close(struct count *c)
 	c->n = 0;
 }
 
-int bench_counting(void)
+/* Whether the kernel command line set `name` to 1. */
+static int flag(const char *name)
 {
-	const char *v = getenv("ferro_bench_count");
+	const char *v = getenv(name);
 
 	return v && strcmp(v, "1") == 0;
 }
 
-static double seconds(void)
+int bench_counting(void)
+{
+	return flag("ferro_bench_count");
+}
+
+double bench_now(void)
 {
 	struct timespec t;
 
@@ -147,9 +153,7 @@ static double seconds(void)
  */
 static int profiling(void)
 {
-	const char *v = getenv("ferro_bench_profile");
-
-	return v && strcmp(v, "1") == 0;
+	return flag("ferro_bench_profile");
 }
 
 /*
@@ -207,14 +211,14 @@ int cost_begin(struct cost *m)
 		return -1;
 	if (m->counting)
 		count_start(&m->c);
-	m->start = seconds();
+	m->start = bench_now();
 	return 0;
 }
 
 long long cost_end(struct cost *m, const char *suite, const char *name, const char *driver,
 		   long ops)
 {
-	double secs = seconds() - m->start;
+	double secs = bench_now() - m->start;
 	long long insns = m->counting ? count_stop(&m->c) : -1;
 	static int windows;
 	char text[32] = "-";

@@ -39,6 +39,8 @@ struct cost {
 
 /* Whether this boot counts instructions (ferro_bench_count=1). */
 int bench_counting(void);
+/* CLOCK_MONOTONIC, in seconds. */
+double bench_now(void);
 int cost_begin(struct cost *m);
 /* Ends the measurement and prints it; its instructions (-1 if not counted). */
 long long cost_end(struct cost *m, const char *suite, const char *name, const char *driver,
