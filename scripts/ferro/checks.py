@@ -5,12 +5,14 @@ import contextlib
 import dataclasses
 import io
 import os
+import re
 import subprocess
 import time
 import unittest
 from typing import Dict, List, Optional, Tuple
 
-from ferro import board as boards, compare, evidence, guest, image, kbuild, ktap, registry
+from ferro import board as boards, compare, evidence, guest, image, kbuild, ktap, registry, \
+	userland
 from ferro.board import Board, TOP
 
 @dataclasses.dataclass(frozen=True)
@@ -345,13 +347,25 @@ def _image_checks(board: Board, build: str, mode: str,
 		    'dtoverlay=ferro\n' in config, config))
 	cmdline = facts['boot_file']('cmdline.txt').decode().strip()
 	out.append(('cmdline_root_partuuid', f'root=PARTUUID={image.root_partuuid()}' in cmdline
-		    and cmdline.endswith(f'-- {image.PLANS[mode]} {board.name} all'), cmdline))
+		    and ' -- ' not in cmdline and 'ferro.selftest' not in cmdline, cmdline))
 	release = guest.kernel_release(build)
 	root = facts['root_files']
 	need = ['/sbin/init', f'/lib/modules/{release}/modules.dep',
-		f'/lib/modules/{release}/modules.builtin']
+		f'/lib/modules/{release}/modules.builtin', '/bin/busybox', '/bin/sh',
+		'/usr/bin/ferro-selftest', '/usr/bin/ferro-blkio', '/usr/bin/ferro-lifecycle']
 	out.append(('root_files', all(n in root for n in need),
 		    f'missing {[n for n in need if n not in root]}'))
+	selftest = facts['etc'].get('/etc/ferro/selftest', '')
+	out.append(('card_selftest_plan',
+		    selftest == f'{image.PLANS[mode]} {board.name} {guest.guest_drivers(board)}\n',
+		    f'/etc/ferro/selftest is {selftest!r}'))
+	# The scripts run only if they are executable (and the kernel takes #!).
+	scripts = sorted(n for n, t in facts['etc'].items() if t.startswith('#!'))
+	scripts += ['/usr/bin/ferro-lifecycle', '/usr/lib/ferro/ferro-init']
+	modes = facts['modes']
+	out.append(('card_scripts_executable',
+		    '/etc/init.d/rcS' in scripts and all(modes.get(n, 0) & 0o111 for n in scripts),
+		    f'modes {[(n, oct(modes.get(n, 0))) for n in scripts]}'))
 	fixtures = {f'{m}.ko' for m in kbuild.fixture_modules()}
 	shipped = sorted(n for n in root if os.path.basename(n) in fixtures)
 	out.append(('no_test_fixtures', bool(fixtures) and not shipped, f'shipped {shipped}'))
@@ -365,6 +379,46 @@ def _image_checks(board: Board, build: str, mode: str,
 	else:
 		out.append(('ferro_modules_built_in', not links, f'links {sorted(links)}'))
 	return out
+
+
+def shell_commands(mode: str) -> List[Tuple[str, str]]:
+	"""What make check types in a card's shell, with a pattern the output
+	must match: the kernel the card booted, how C entered ferro_lifecycle,
+	block I/O on a ferro_null disk, and the self-test as a command."""
+	entry = 'init_module' if mode == 'm' else '__ferro_lifecycle_init'
+	load = 'modprobe ferro_lifecycle && ' if mode == 'm' else ''
+	if mode == 'm':
+		null = ('modprobe ferro_null memory_backed=1 && ferro-blkio -v -n 64 /dev/ferro_nullb0',
+			'every block read back as written')
+	else:
+		null = ('ferro-blkio -v -n 64 /dev/ferro_nullb0', 'every block read back as written')
+	unload = 'rmmod ferro_null ferro_lifecycle && ' if mode == 'm' else ''
+	return [('uname -r', '{release}'),
+		(f'{load}ferro-lifecycle', rf'^entry: {entry}$'),
+		null,
+		(f'{unload}ferro-selftest lifecycle', r'^# ferro-init: \d+ passed, 0 failed$')]
+
+
+def card_shell(board: Board, build: str, mode: str, img: image.Image, tag: str) -> guest.Boot:
+	"""Boot the card to its shell and run shell_commands() there; each
+	command's exit status and output become a KTAP result of the boot, as
+	do the self-test's own results."""
+	commands = shell_commands(mode)
+	prompt = rf'root@ferro-{re.escape(board.name)}:\S*# '
+	b = guest.boot_sd_card(board, build, f'{tag}-shell', img.path, img.dtb, img.cmdline,
+			       typed=guest.shell_conversation([c for c, _ in commands],
+							       userland.READY, prompt))
+	with open(b.log_path, 'rb') as f:
+		log = f.read().decode('utf-8', 'replace')
+	release = guest.kernel_release(build)
+	for (cmd, want), (rc, text) in zip(commands, guest.shell_outputs(log, prompt, len(commands))):
+		pattern = re.escape(release) if want == '{release}' else want
+		ok = rc == 0 and re.search(pattern, text, re.M) is not None
+		b.run.results.append(ktap.Result(
+			len(b.run.results) + 1, f'shell: {cmd}', ok,
+			diagnostics=[] if ok else [f'exit status {rc}, wanted /{pattern}/ in:'] +
+			text.splitlines()[-15:]))
+	return b
 
 
 def sd_cards(builds: Dict[str, str], tally: Tally) -> None:
@@ -403,3 +457,5 @@ def sd_cards(builds: Dict[str, str], tally: Tally) -> None:
 			_tallied_boot(f'{tag}-sd', lambda: guest.boot_sd_card(
 				board, build, f'{tag}-sd', img.path, img.dtb, img.cmdline,
 				extra=f'ferro_stress={guest.SHORT_LOOPS}'), tally)
+			_tallied_boot(f'{tag}-shell', lambda: card_shell(board, build, mode, img, tag),
+				      tally)

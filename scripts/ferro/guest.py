@@ -284,27 +284,45 @@ END_LINE = re.compile(r'^# ferro-init: \d+ passed, \d+ failed', re.M)
 
 
 def _run_qemu(cmd: List[str], name: str, log_path: str, timeout: int,
-	      halts: bool = False) -> Boot:
+	      halts: bool = False, typed: Sequence[Tuple[str, str]] = ()) -> Boot:
 	"""Run QEMU with its console in log_path until it exits, or, when the
-	machine `halts` instead of powering off, until the end line is out."""
+	machine `halts` instead of powering off, until the end line is out.
+	`typed` is a conversation on the console: (pattern, text) pairs, each
+	text typed once its pattern has appeared after what was typed last;
+	the run ends when the last pattern has appeared."""
 	start = time.monotonic()
 	timed_out = False
+	script = list(typed)
 	with open(log_path, 'wb') as log:
 		log.write(('# ' + ' '.join(cmd) + '\n').encode())
 		log.flush()
-		proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
-					stderr=subprocess.STDOUT)
+		proc = subprocess.Popen(cmd, stdin=subprocess.PIPE if script else subprocess.DEVNULL,
+					stdout=log, stderr=subprocess.STDOUT)
+		seen = 0
 		try:
-			if halts:
-				while proc.poll() is None:
-					if time.monotonic() - start > timeout:
-						raise subprocess.TimeoutExpired(cmd, timeout)
-					with open(log_path, 'rb') as f:
-						if END_LINE.search(f.read().decode('utf-8', 'replace')):
-							time.sleep(1)	# the halt message
+			while (halts or script) and proc.poll() is None:
+				if time.monotonic() - start > timeout:
+					raise subprocess.TimeoutExpired(cmd, timeout)
+				with open(log_path, 'rb') as f:
+					text = f.read().decode('utf-8', 'replace')
+				if script:
+					m = re.compile(script[0][0], re.M).search(text, seen)
+					if m:
+						seen = m.end()
+						if proc.stdin and script[0][1]:
+							proc.stdin.write(script[0][1].encode())
+							proc.stdin.flush()
+						script.pop(0)
+						if not script:
+							time.sleep(0.5)
 							proc.kill()
 							break
-					time.sleep(0.5)
+						continue
+				elif END_LINE.search(text):
+					time.sleep(1)	# the halt message
+					proc.kill()
+					break
+				time.sleep(0.2)
 			proc.wait(timeout=max(1, timeout - (time.monotonic() - start)))
 		except subprocess.TimeoutExpired:
 			timed_out = True
@@ -315,7 +333,9 @@ def _run_qemu(cmd: List[str], name: str, log_path: str, timeout: int,
 		text = f.read().decode('utf-8', 'replace')
 	run = ktap.parse(text)
 	if timed_out:
-		run.errors.append(f'QEMU did not {"halt" if halts else "power off"} within {timeout}s')
+		what = (f'reach {script[0][0]!r} on the console' if script else
+			'halt' if halts else 'power off')
+		run.errors.append(f'QEMU did not {what} within {timeout}s')
 	return Boot(name, log_path, seconds, timed_out, run)
 
 
@@ -339,21 +359,60 @@ def sd_card_dtb(board: Board, dtb: str) -> str:
 
 
 def boot_sd_card(board: Board, build: str, name: str, image: str, dtb: str, cmdline: str,
-		 extra: str = '', timeout: int = 240) -> Boot:
+		 extra: str = '', timeout: int = 240,
+		 typed: Sequence[Tuple[str, str]] = ()) -> Boot:
 	"""Boot an SD-card image the way the board's firmware would: the
 	build's kernel with the image's cmdline.txt (plus `extra` kernel
 	parameters), the root file system and its init from the card (QEMU
-	loads kernel and DTB itself; it does not run the Pi firmware)."""
+	loads kernel and DTB itself; it does not run the Pi firmware). Without
+	`typed` the card runs its self-test (ferro.selftest=1); with it, the
+	card comes up to its shell and `typed` is typed there (_run_qemu)."""
 	_require_qemu(board)
 	if board.qemu_console:
-		cmdline = re.sub(r'\bconsole=\S+', f'console={board.qemu_console},115200', cmdline)
+		cmdline = cmdline.replace(f'console={board.console},', f'console={board.qemu_console},')
+	append = ' '.join(filter(None, [cmdline, 'panic=-1', extra,
+					 '' if typed else 'ferro.selftest=1']))
 	cmd = [board.qemu_binary] + board.qemu_machine + [
 		'-nographic', '-no-reboot',
 		'-kernel', os.path.join(build, board.kernel_image), '-dtb', sd_card_dtb(board, dtb),
-		'-drive', f'if=sd,format=raw,file={image},snapshot=on',
-		'-append', cmdline.replace(' -- ', f' panic=-1 {extra} -- '.replace('  ', ' '), 1)]
+		'-drive', f'if=sd,format=raw,file={image},snapshot=on', '-append', append]
 	return _run_qemu(cmd, name, os.path.join(run_dir(board), f'{name}.log'), timeout,
-			 halts=True)
+			 halts=not typed, typed=typed)
+
+
+def shell_conversation(commands: Sequence[str], ready: str,
+		       prompt: str) -> List[Tuple[str, str]]:
+	# `prompt` is a pattern: the shell shows the directory differently once
+	# it stops editing lines.
+	"""What _run_qemu types to run `commands` one by one in a card's shell,
+	once `ready` is out: first "stty -echo", so that the console shows
+	only what the commands print (and the shell edits no lines), then each
+	command after a prompt, with an end line holding its exit status
+	(shell_outputs reads them back)."""
+	out = [(re.escape(ready), ''), (prompt, 'stty -echo\n')]
+	for i, c in enumerate(commands, 1):
+		# The output starts on a line of its own, not after the prompt.
+		out.append((prompt, f'echo; {c}; echo "# shell: $? <- {i}"\n'))
+		out.append((rf'^# shell: \d+ <- {i}\r?$', ''))
+	return out
+
+
+def shell_outputs(log: str, prompt: str, n: int) -> List[Tuple[Optional[int], str]]:
+	"""Each of the `n` commands' exit status (None if it never ended) and
+	what it printed, from the console log of a shell_conversation."""
+	out: List[Tuple[Optional[int], str]] = []
+	pos = 0
+	for i in range(1, n + 1):
+		end = re.compile(rf'^# shell: (\d+) <- {i}\r?$', re.M).search(log, pos)
+		if not end:
+			out.append((None, ''))
+			continue
+		begins = [m.end() for m in re.finditer(prompt, log[:end.start()])
+			  if m.start() >= pos]
+		body = log[begins[-1] if begins else pos:end.start()]
+		out.append((int(end.group(1)), body.replace('\r', '')))
+		pos = end.end()
+	return out
 
 
 def describe(b: Boot) -> List[str]:

@@ -8,8 +8,10 @@ PARTUUID=<DISK_ID>-02 whatever the card is called on the board):
                the firmware looks for, the mainline DTB, overlays/ferro.dtbo,
                config.txt, cmdline.txt
   partition 2  ext4 "ferro-root": modules_install of the kernel, Ferro's
-               modules under /lib/modules/ferro, and /sbin/init, the same
-               static self-test program QEMU boots (tests/guest)
+               modules under /lib/modules/ferro, and a busybox userland
+               whose /sbin/init is the same static self-test program QEMU
+               boots (tests/guest): the self-test with ferro.selftest=1 on
+               the command line, else a root shell (ferro/userland.py)
 
 The partitions are written into the image file in place (mtools with
 @@offset, mke2fs -E offset=) after sfdisk has written the table. Every
@@ -26,7 +28,7 @@ import tempfile
 import time
 from typing import Dict, List, Optional
 
-from ferro import guest, kbuild
+from ferro import guest, kbuild, userland
 from ferro.board import Board, TOP
 
 MIB = 1024 * 1024
@@ -70,14 +72,14 @@ def source_date_epoch() -> int:
 
 
 def cmdline(board: Board, mode: str) -> str:
-	"""cmdline.txt: console, root partition, and the self-test's plan for
-	the mode (after "--", the arguments of /sbin/init)."""
-	plan = PLANS[mode]
+	"""cmdline.txt: the HDMI and the serial console (the last is the
+	shell's), the root partition, and what the self-test needs when
+	ferro.selftest=1 is added; the card's /etc/ferro/selftest names its
+	plan and board."""
 	return ' '.join(filter(None, [
-		f'console={board.console},115200', f'root=PARTUUID={root_partuuid()}',
+		'console=tty1', f'console={board.console},115200', f'root=PARTUUID={root_partuuid()}',
 		'rootfstype=ext4', 'rootwait', 'ro', 'quiet', guest.LOG_BUF, board.guest_env(),
-		guest.PLAN_CMDLINE[plan],
-		'--', plan, board.name, guest.guest_drivers(board)]))
+		guest.PLAN_CMDLINE[PLANS[mode]]]))
 
 
 def config_txt(board: Board) -> str:
@@ -135,10 +137,9 @@ def overlay_dtb(board: Board, build: str, out_dir: str) -> str:
 
 def _stage_root(board: Board, build: str, mode: str, root: str, epoch: int) -> None:
 	os.makedirs(root)
-	for d in ('dev', 'proc', 'sys', 'sbin', 'tmp', 'lib/modules/ferro'):
+	for d in ('dev', 'proc', 'sys', 'lib/modules/ferro'):
 		os.makedirs(os.path.join(root, d), exist_ok=True)
-	shutil.copy(guest.guest_init(board), os.path.join(root, 'sbin', 'init'))
-	os.chmod(os.path.join(root, 'sbin', 'init'), 0o755)
+	userland.stage(root, board, PLANS[mode], guest.guest_init(board))
 	_run(['make', '-C', build, f'ARCH={board.arch}', f'CROSS_COMPILE={board.cross_compile}',
 	      f'INSTALL_MOD_PATH={root}', 'INSTALL_MOD_STRIP=1', 'modules_install'],
 	     env={'KBUILD_BUILD_TIMESTAMP': f'@{epoch}'})
@@ -287,7 +288,8 @@ def _assemble(board: Board, build: str, mode: str, out_dir: str, firmware: Optio
 def inspect(path: str) -> dict:
 	"""Read an image back with the same tools, as the board would see it:
 	the partition table, the boot partition's files (and a reader for
-	them), the root file system's paths and symbolic links."""
+	them), the root file system's paths, symbolic links, permissions and
+	the text of its /etc."""
 	_need('sfdisk', 'mdir', 'mcopy', 'debugfs')
 	proc = subprocess.run(['sfdisk', '--json', path], capture_output=True, text=True)
 	if proc.returncode != 0:
@@ -308,7 +310,7 @@ def inspect(path: str) -> dict:
 		p = subprocess.run(['mcopy', '-n', '-i', fat, f'::/{name}', '-'], capture_output=True)
 		return p.stdout if p.returncode == 0 else b''
 
-	root_files, links = set(), {}
+	root_files, links, texts, modes = set(), {}, {}, {}
 	with tempfile.TemporaryDirectory() as tmp:
 		dev = f'{path}?offset={parts[1]["start"] * 512}'
 		proc = subprocess.run(['debugfs', '-R', f'rdump / {tmp}', dev], capture_output=True,
@@ -320,7 +322,13 @@ def inspect(path: str) -> dict:
 				root_files.add(rel)
 				if os.path.islink(full):
 					links[rel] = os.readlink(full)
+				elif rel.startswith('/etc/') and os.path.isfile(full):
+					with open(full, errors='replace') as f:
+						texts[rel] = f.read()
+				if not os.path.islink(full):
+					modes[rel] = os.stat(full).st_mode & 0o7777
 	if not root_files:
 		raise ImageError(f'{path}: root file system unreadable: {proc.stderr.strip()}')
 	return {'label_id': table.get('id'), 'partitions': parts, 'boot_files': boot_files,
-		'boot_file': boot_file, 'root_files': root_files, 'links': links}
+		'boot_file': boot_file, 'root_files': root_files, 'links': links,
+		'etc': texts, 'modes': modes}

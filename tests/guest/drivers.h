@@ -12,6 +12,8 @@
 #include "ferro-drivers.h"
 #undef FERRO_DRIVER_DECLARE
 void bench_plan(void);
+/* ferro-blkio, a command of the Raspberry Pi card (blkio.c). */
+int blkio_main(int argc, char **argv);
 void bench_cpufreq(long runs);
 void bench_phy(long runs);
 int bench_bind(const char *suite, const char *driver, const char *drvdir, const char *dev);

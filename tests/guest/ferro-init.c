@@ -100,12 +100,12 @@ static int wanted(const char *only, const char *name)
 	return 0;
 }
 
-int main(int argc, char **argv)
+/*
+ * The self-test: `plan` on `board`, for the drivers in `only` ("" is all),
+ * with the whole kernel log at the end if `dump`. Returns the failures.
+ */
+static int selftest(const char *plan, const char *board, const char *only, int dump)
 {
-	const char *plan = argc > 1 ? argv[1] : "";
-	const char *board = argc > 2 ? argv[2] : "";
-	const char *only = argc > 3 && strcmp(argv[3], "all") ? argv[3] : "";
-	int dump = argc > 4 && strcmp(argv[4], "kmsg") == 0;
 	const char *ran_names[ARRAY_SIZE(drivers)];
 	size_t i;
 	int ran = 0;
@@ -162,7 +162,113 @@ int main(int argc, char **argv)
 	if (skips)
 		printf("# ferro-init: %d skipped\n", skips);
 	fflush(stdout);
+	return failures;
+}
+
+/*
+ * The Raspberry Pi card (scripts/ferro/userland.py) says in CARD_SELFTEST
+ * which plan its drivers were built for and which board it is, as
+ * "<plan> <board> <drivers>" (drivers: comma-separated, or "all"); its
+ * cmdline.txt carries no "--" words.
+ */
+#define CARD_SELFTEST "/etc/ferro/selftest"
+
+/* Whether the kernel command line has the word `word`. */
+static int cmdline_has(const char *word)
+{
+	char *cmdline = slurp("/proc/cmdline", NULL), *tok, *save;
+	int found = 0;
+
+	for (tok = cmdline ? strtok_r(cmdline, "\n ", &save) : NULL; tok && !found;
+	     tok = strtok_r(NULL, "\n ", &save))
+		found = strcmp(tok, word) == 0;
+	free(cmdline);
+	return found;
+}
+
+/*
+ * The kernel hands its unknown key=value words to init as environment
+ * variables, and the checks read theirs (ferro_compatible, ferro_stress)
+ * there. A shell started later may not have them: take them from
+ * /proc/cmdline again.
+ */
+static void cmdline_env(void)
+{
+	char *cmdline = slurp("/proc/cmdline", NULL), *tok, *save, *eq;
+
+	for (tok = cmdline ? strtok_r(cmdline, "\n ", &save) : NULL; tok;
+	     tok = strtok_r(NULL, "\n ", &save)) {
+		if (!strcmp(tok, "--"))
+			break;
+		eq = strchr(tok, '=');
+		if (strncmp(tok, "ferro_", 6) || !eq)
+			continue;
+		*eq = '\0';
+		setenv(tok, eq + 1, 0);
+	}
+	free(cmdline);
+}
+
+/* The card's self-test for the drivers in `only`: the failures, or -1. */
+static int card_selftest(const char *only)
+{
+	char line[256] = "", plan[32], board[64], all[128];
+
+	if (!read_line(CARD_SELFTEST, line, sizeof(line)) ||
+	    sscanf(line, "%31s %63s %127s", plan, board, all) != 3) {
+		fprintf(stderr, "ferro-selftest: cannot read '<plan> <board> <drivers>' from %s: %s\n",
+			CARD_SELFTEST, *line ? "malformed" : strerror(errno));
+		return -1;
+	}
+	cmdline_env();
+	return selftest(plan, board, *only ? only : strcmp(all, "all") ? all : "", 0);
+}
+
+static void power_off(void)
+{
 	sync();
 	reboot(RB_POWER_OFF);
+}
+
+int main(int argc, char **argv)
+{
+	const char *self = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+
+	/* The card's commands are this binary under other names. */
+	if (strcmp(self, "ferro-blkio") == 0)
+		return blkio_main(argc, argv);
+	if (strcmp(self, "ferro-selftest") == 0) {
+		if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
+			int help = argc == 2 && !strcmp(argv[1], "--help");
+
+			fprintf(help ? stdout : stderr,
+				"Usage: ferro-selftest [DRIVER[,DRIVER...]]\n"
+				"Run the card's self-test (%s) for every driver, or the named ones.\n",
+				CARD_SELFTEST);
+			return help ? 0 : 2;
+		}
+		return card_selftest(argc > 1 ? argv[1] : "") ? 1 : 0;
+	}
+	/*
+	 * PID 1 of a card: the userland's init (busybox, /etc/inittab), or
+	 * the self-test when the command line asks for it (ferro.selftest=1).
+	 */
+	if (argc <= 1 && getpid() == 1 && exists(CARD_SELFTEST)) {
+		mount("proc", "/proc", "proc", 0, NULL);
+		mount("sysfs", "/sys", "sysfs", 0, NULL);
+		mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
+		if (!cmdline_has("ferro.selftest=1")) {
+			execl("/bin/busybox", "init", (char *)NULL);
+			printf("ferro-init: cannot start /bin/busybox as init (%s): the self-test\n",
+			       strerror(errno));
+		}
+		card_selftest("");
+		power_off();
+		return 0;
+	}
+	selftest(argc > 1 ? argv[1] : "", argc > 2 ? argv[2] : "",
+		 argc > 3 && strcmp(argv[3], "all") ? argv[3] : "",
+		 argc > 4 && strcmp(argv[4], "kmsg") == 0);
+	power_off();
 	return 0;
 }

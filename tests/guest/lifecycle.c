@@ -78,10 +78,14 @@ static void check_record(const char *plan, const char *rec, const char *entry,
 	result(chain_in_order(rec, chain, &missing), name,
 	       "no frame for %s (in order) in the record", missing);
 
-	/* The record's time and the printk time stamp of its log line agree. */
+	/*
+	 * The record's time and the printk time stamp of its log line agree:
+	 * the last such line, as the module may have been loaded before (by
+	 * hand, on a card's shell).
+	 */
 	snprintf(name, sizeof(name), "%s_record_time_matches_log", plan);
 	snprintf(v, sizeof(v), "ferro_lifecycle: init: entry=%s", entry);
-	l = log_find(log, v);
+	l = log_find_last(log, v);
 	record_get(rec, "time", v, sizeof(v));
 	t_rec = atof(v);
 	t_log = l ? atof(l) : -1;

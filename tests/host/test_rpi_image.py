@@ -51,7 +51,8 @@ class Images(unittest.TestCase):
 					 ['ferro-rpi5-module.img', 'ferro-rpi5-builtin.img'])
 			for mode, img in imgs.items():
 				self.assertTrue(os.path.isfile(img.path), img.path)
-				self.assertIn(f'-- {image.PLANS[mode]} rpi5', img.cmdline)
+				self.assertEqual(image.inspect(img.path)['etc']['/etc/ferro/selftest'],
+						 f'{image.PLANS[mode]} rpi5 all\n')
 			self.assertNotEqual(sha(imgs['m'].path), sha(imgs['y'].path))
 
 	def test_missing_firmware_is_named_and_the_image_still_written(self):
