@@ -38,7 +38,7 @@ BUILD_ARGS = --board $(BOARD) --kdir $(KSRC) --jobs $(JOBS)
 # The toolchain environment (bindgen, libclang) written by setup-deps.
 -include $(FERRO_CACHE)/tools/env.mk
 
-.PHONY: help deps kernel-src kernels demo check test test-host modules \
+.PHONY: help deps kernel-src kernels demo check test test-host modules debs \
 	integrate unintegrate patches rust-analyzer rustdoc compare stress kasan bench image lava-jobs docs htmldocs rustfmt rustfmtcheck clean
 
 help:
@@ -50,6 +50,8 @@ help:
 	@echo '  compare       measured built-in vs loadable report in compare/BOARD/ (BOOTS=5)'
 	@echo '  image         BOARD=rpi4|rpi5: SD-card image out/BOARD/PLAN/ferro-BOARD-PLAN.img'
 	@echo '                (FERRO_MODE=m|y, RPI_FIRMWARE=DIR for your own Pi 4 firmware)'
+	@echo '  debs          kernel packages, headers that build Rust modules: out/BOARD/PLAN/debs'
+	@echo '                (FERRO_MODE=m|y; TWICE=1: build twice, compare the bytes)'
 	@echo '  lava-jobs     BOARD=... ARTIFACT_URL=...: LAVA jobs (validated) and their artefacts'
 	@echo '                in out/BOARD/lava/ (Documentation/boards/lava.rst)'
 	@echo '  stress        the debug kernels (lockdep, kmemleak, UBSAN, fault injection):'
@@ -159,6 +161,9 @@ lava-jobs: kernels
 FERRO_MODE ?= m
 image: kernel-src
 	@scripts/build-image $(BUILD_ARGS) --mode $(FERRO_MODE)
+
+debs: kernel-src
+	@scripts/build-debs $(BUILD_ARGS) --mode $(FERRO_MODE) $(if $(TWICE),--twice)
 
 BENCH_SUITES ?= null,cpufreq,phy,init
 BENCH_RUNS ?= 3

@@ -6,13 +6,14 @@ import dataclasses
 import io
 import os
 import re
+import shutil
 import subprocess
 import time
 import unittest
 from typing import Dict, List, Optional, Tuple
 
-from ferro import board as boards, compare, evidence, guest, image, kbuild, ktap, registry, \
-	userland
+from ferro import board as boards, compare, debs, digest, evidence, guest, image, kbuild, ktap, \
+	registry, userland
 from ferro.board import Board, TOP
 
 @dataclasses.dataclass(frozen=True)
@@ -267,34 +268,76 @@ def _tallied_boot(name: str, run, tally: Tally) -> Optional[guest.Boot]:
 
 
 def fast_loop(board: Board, kdir: str, driver: str, jobs: int, tally: Tally,
-	      stress: int = 0) -> None:
+	      stress: int = 0, against: str = '') -> None:
 	"""Rebuild one driver out of tree against the module kernel and boot it.
 
 	The kernel itself is built only if it does not exist yet; after that a
 	change to a driver costs an M= build of that driver, a new initramfs and
 	one boot. `stress` sets the guest's loop counts (0: their default).
+	`against` builds against that directory (an unpacked linux-headers
+	package of the module kernel) instead of the kernel's build tree.
 	"""
 	if driver and driver not in compare.drivers():
 		raise ValueError(f"no driver '{driver}' (drivers: {', '.join(compare.drivers())})")
 	build = kbuild.build_dir(board, 'm', kdir)
 	if not os.path.exists(os.path.join(build, board.kernel_image)):
 		build = kbuild.build(board, 'm', kdir, jobs)
-	out = os.path.join(kbuild.cache_dir(), 'extmod', 'fast')
+	out = os.path.join(kbuild.cache_dir(), 'extmod', 'headers' if against else 'fast')
 	start = time.monotonic()
 	cmd = [os.path.join(TOP, 'scripts', 'build-modules'), '--out', out, '--jobs', str(jobs)]
 	cmd += ['--only', driver] if driver else []
-	proc = subprocess.run(cmd + [build], capture_output=True, text=True)
+	proc = subprocess.run(cmd + [against or build], capture_output=True, text=True)
 	if proc.returncode != 0:
 		print(proc.stdout[-3000:] + proc.stderr[-3000:], flush=True)
 		print('  FAIL    out-of-tree build', flush=True)
 		tally.add('fast build', 0, 1)
 		return
-	print(f'  FAST    {driver or "all drivers"} rebuilt out of tree in '
-	      f'{time.monotonic() - start:.1f}s', flush=True)
+	print(f'  FAST    {driver or "all drivers"} rebuilt out of tree against '
+	      f'{against or build} in {time.monotonic() - start:.1f}s', flush=True)
 	tally.add('fast build', 1, 0)
 	cmdline = 'initcall_debug' + (f' ferro_stress={stress}' if stress else '')
 	_tallied_boot('fast', lambda: guest.boot(board, build, 'fast', 'module', cmdline,
 						 modules=out, driver=driver), tally)
+
+
+def kernel_packages(board: Board, build: str, tally: Tally) -> str:
+	"""make debs for the module kernel (kept in the cache while the build
+	and the packaging code are the same), its linux-headers package
+	unpacked into an empty directory, and the Rust crates that depend on a
+	proc macro rebuilt there as on a board (rust/rebuild-host-crates.sh).
+	Returns that headers directory ('' if a step failed)."""
+	with open(os.path.join(build, '.ferro-inputs'), 'rb') as f:
+		stamp = f.read()
+	with open(os.path.join(build, '.version'), 'rb') as f:
+		stamp += f.read()
+	key = digest.of(stamp, *[open(os.path.join(TOP, 'scripts', 'ferro', n), 'rb').read()
+				 for n in ('debs.py', 'kbuild.py')])[:16]
+	top = os.path.join(kbuild.cache_dir(), 'debs-check', key)
+	headers = os.path.join(top, 'unpacked', 'usr', 'src', f'linux-headers-{kbuild.kernel_release(build)}')
+	start = time.monotonic()
+	try:
+		if os.path.isfile(os.path.join(top, '.ready')):
+			print(f'  DEBS    up to date ({top})', flush=True)
+		else:
+			shutil.rmtree(os.path.dirname(top), ignore_errors=True)
+			made = debs.build_debs(board, build, 'm', os.path.join(top, 'debs'))
+			deb = [d for d in made if os.path.basename(d).startswith('linux-headers-')][0]
+			subprocess.run(['dpkg-deb', '-x', deb, os.path.join(top, 'unpacked')], check=True,
+				       capture_output=True)
+			proc = subprocess.run([os.path.join(headers, debs.SCRIPT)], capture_output=True,
+					      text=True, env=kbuild.toolchain_env())
+			if proc.returncode != 0:
+				raise debs.DebsError(f'{debs.SCRIPT} failed:\n{proc.stdout[-2000:]}'
+						     f'{proc.stderr[-2000:]}')
+			open(os.path.join(top, '.ready'), 'w').close()
+	except (debs.DebsError, kbuild.BuildError, subprocess.CalledProcessError, OSError) as e:
+		print(f'  FAIL    kernel packages: {e}', flush=True)
+		tally.add('kernel packages', 0, 1)
+		return ''
+	print(f'  DEBS    linux-headers unpacked and its Rust crates rebuilt for this machine in '
+	      f'{time.monotonic() - start:.0f}s', flush=True)
+	tally.add('kernel packages', 1, 0)
+	return headers
 
 
 def lava_local(board: Board, kdir: str, tally: Tally, plan: str = 'all') -> None:

@@ -19,7 +19,7 @@ from typing import List, Optional, Sequence, Tuple
 from ferro import digest, ktap, registry
 from ferro import observe as observe_mod
 from ferro.board import Board, TOP
-from ferro.kbuild import cache_dir
+from ferro.kbuild import cache_dir, kernel_release
 
 GUEST_DIR = os.path.join(TOP, 'tests', 'guest')
 
@@ -61,11 +61,6 @@ def guest_init(board: Board) -> str:
 			raise GuestError(f'building the guest init failed:\n{proc.stderr}')
 		os.rename(out + '.tmp', out)
 	return out
-
-
-def kernel_release(build: str) -> str:
-	with open(os.path.join(build, 'include', 'config', 'kernel.release')) as f:
-		return f.read().strip()
 
 
 def initramfs(board: Board, build: str, tag: str, modules: Optional[str] = None,

@@ -162,6 +162,32 @@ def rust_available(board: Board, kdir: str, out: str, variant: str = '') -> None
 	open(stamp, 'w').close()
 
 
+def build_identity(kdir: str) -> Dict[str, str]:
+	"""What the kernel stamps into itself (uname -v) besides its sources:
+	fixed, so that the same sources give the same kernel, and so that
+	make debs (bindeb-pkg) finds nothing to relink. The time is the kernel
+	tree's Makefile's, as its source package left it."""
+	return {'KBUILD_BUILD_TIMESTAMP': f'@{int(os.stat(os.path.join(kdir, "Makefile")).st_mtime)}',
+		'KBUILD_BUILD_USER': 'ferro', 'KBUILD_BUILD_HOST': 'ferro'}
+
+
+def source_of(build: str) -> str:
+	"""The kernel tree an O= build directory was made from."""
+	try:
+		with open(os.path.join(build, 'Makefile')) as f:
+			m = re.search(r'^include (\S+)/Makefile$', f.read(), re.M)
+	except OSError:
+		m = None
+	if not m:
+		raise BuildError(f'{build} is not a kernel build directory (no Makefile naming its source)')
+	return m.group(1)
+
+
+def kernel_release(build: str) -> str:
+	with open(os.path.join(build, 'include', 'config', 'kernel.release')) as f:
+		return f.read().strip()
+
+
 def make_args(board: Board, kdir: str, out: str) -> List[str]:
 	"""make for a board's kernel with the host's GCC cross toolchain."""
 	return ['make', '-C', kdir, f'O={out}', f'ARCH={board.arch}',
@@ -185,7 +211,8 @@ def make_command(board: Board, kdir: str, out: str, variant: str, args: List[str
 	build() has checked that the root exists)."""
 	extra = env or {}
 	if variant != 'kasan':
-		return make_args(board, kdir, out) + args, dict(toolchain_env(), **extra)
+		return make_args(board, kdir, out) + args, dict(toolchain_env(), **build_identity(kdir),
+							       **extra)
 	cmd = ['make', '-C', kdir, f'O={out}', f'ARCH={board.arch}', 'LLVM=1'] + args
 	return chroot.command('llvm', cmd, [kdir, out, TOP], extra), dict(os.environ)
 

@@ -11,7 +11,7 @@ from tests.host.common import TOP
 
 # Programs with --board, and what else each must be given to get that far.
 PROGRAMS = {
-	'build-image': [], 'build-kernel': [], 'build-rustdoc': [],
+	'build-debs': [], 'build-image': [], 'build-kernel': [], 'build-rustdoc': [],
 	'ferro-compare': [], 'ferro-demo': [], 'gen-docs': [], 'gen-rust-project': [],
 	'lava-jobs': ['--artifact-url', 'http://lava.example.org/ferro/'],
 	'lava-run-local': [], 'run-checks': [],
