@@ -5,15 +5,14 @@ import contextlib
 import dataclasses
 import io
 import os
-import re
 import shutil
 import subprocess
 import time
 import unittest
 from typing import Dict, List, Optional, Tuple
 
-from ferro import board as boards, compare, debs, digest, evidence, guest, image, kbuild, ktap, \
-	registry, userland
+from ferro import board as boards, card, compare, debs, digest, evidence, guest, image, kbuild, \
+	ktap, registry
 from ferro.board import Board, TOP
 
 @dataclasses.dataclass(frozen=True)
@@ -424,50 +423,11 @@ def _image_checks(board: Board, build: str, mode: str,
 	return out
 
 
-def shell_commands(mode: str) -> List[Tuple[str, str]]:
-	"""What make check types in a card's shell, with a pattern the output
-	must match: the kernel the card booted, how C entered ferro_lifecycle,
-	block I/O on a ferro_null disk, and the self-test as a command."""
-	entry = 'init_module' if mode == 'm' else '__ferro_lifecycle_init'
-	load = 'modprobe ferro_lifecycle && ' if mode == 'm' else ''
-	if mode == 'm':
-		null = ('modprobe ferro_null memory_backed=1 && ferro-blkio -v -n 64 /dev/ferro_nullb0',
-			'every block read back as written')
-	else:
-		null = ('ferro-blkio -v -n 64 /dev/ferro_nullb0', 'every block read back as written')
-	unload = 'rmmod ferro_null ferro_lifecycle && ' if mode == 'm' else ''
-	return [('uname -r', '{release}'),
-		(f'{load}ferro-lifecycle', rf'^entry: {entry}$'),
-		null,
-		(f'{unload}ferro-selftest lifecycle', r'^# ferro-init: \d+ passed, 0 failed$')]
-
-
-def card_shell(board: Board, build: str, mode: str, img: image.Image, tag: str) -> guest.Boot:
-	"""Boot the card to its shell and run shell_commands() there; each
-	command's exit status and output become a KTAP result of the boot, as
-	do the self-test's own results."""
-	commands = shell_commands(mode)
-	prompt = rf'root@ferro-{re.escape(board.name)}:\S*# '
-	b = guest.boot_sd_card(board, build, f'{tag}-shell', img.path, img.dtb, img.cmdline,
-			       typed=guest.shell_conversation([c for c, _ in commands],
-							       userland.READY, prompt))
-	with open(b.log_path, 'rb') as f:
-		log = f.read().decode('utf-8', 'replace')
-	release = guest.kernel_release(build)
-	for (cmd, want), (rc, text) in zip(commands, guest.shell_outputs(log, prompt, len(commands))):
-		pattern = re.escape(release) if want == '{release}' else want
-		ok = rc == 0 and re.search(pattern, text, re.M) is not None
-		b.run.results.append(ktap.Result(
-			len(b.run.results) + 1, f'shell: {cmd}', ok,
-			diagnostics=[] if ok else [f'exit status {rc}, wanted /{pattern}/ in:'] +
-			text.splitlines()[-15:]))
-	return b
-
-
 def sd_cards(builds: Dict[str, str], tally: Tally) -> None:
 	"""The Raspberry Pi boards' SD-card images: built for both modes and
 	checked from the outside; the Pi 4's booted in QEMU raspi4b, with 2
-	load/bind cycles per loop (the virt boots run the full counts)."""
+	load/bind cycles per loop (the virt boots run the full counts), and
+	again to its shell, where make check types commands (ferro/card.py)."""
 	firmware = image.fetch_firmware()
 	if not firmware:
 		# Found, it is a precondition of the checks below, not one of them.
@@ -497,8 +457,15 @@ def sd_cards(builds: Dict[str, str], tally: Tally) -> None:
 			tally.add(f'image {tag}', len(checks) - len(bad), len(bad))
 			if not board.qemu_binary:
 				continue
-			_tallied_boot(f'{tag}-sd', lambda: guest.boot_sd_card(
+			logs = [_tallied_boot(f'{tag}-sd', lambda: guest.boot_sd_card(
 				board, build, f'{tag}-sd', img.path, img.dtb, img.cmdline,
-				extra=f'ferro_stress={guest.SHORT_LOOPS}'), tally)
-			_tallied_boot(f'{tag}-shell', lambda: card_shell(board, build, mode, img, tag),
-				      tally)
+				extra=f'ferro_stress={guest.SHORT_LOOPS}'), tally),
+				_tallied_boot(f'{tag}-shell', lambda: card.shell_boot(
+					board, build, mode, img, tag), tally)]
+			# The documentation's excerpts of the cards come from these
+			# (tests/host/test_docs.py, evidence.card_boots).
+			for kind, b in zip(('sd', 'shell'), logs):
+				if b:
+					given = os.environ.get('FERRO_EVIDENCE_LOGS', '')
+					os.environ['FERRO_EVIDENCE_LOGS'] = ';'.join(filter(None, [
+						given, f'{name}:{mode}-{kind}={b.log_path}']))

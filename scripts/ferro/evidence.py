@@ -13,8 +13,8 @@ import os
 import re
 from typing import Dict, List, Optional, Tuple
 
-from ferro import atlas, board as boards, compare, elf, entries, guest, inspect, kbuild, \
-	observe, registry
+from ferro import atlas, board as boards, card, compare, elf, entries, guest, image, inspect, \
+	kbuild, observe, registry
 from ferro.board import Board, TOP
 
 OUT = os.path.join(TOP, 'Documentation', 'lifecycle', 'evidence')
@@ -65,10 +65,18 @@ def _entry_frames(log: compare.BootLog, module: str, event: str,
 	return out
 
 
+def card_boots(board: Board) -> List[Tuple[str, str]]:
+	"""The (board, "<FERRO_MODE>-sd|shell") boots of the SD cards that
+	QEMU can boot, for the kernel `board` builds (card.boots)."""
+	return [(b.name, f'{mode}-{kind}') for b in kbuild.siblings(board)
+		if b.sd_card and b.qemu_binary for mode in ('m', 'y') for kind in ('sd', 'shell')]
+
+
 def boots_needed(board: Board) -> List[Tuple[str, str]]:
-	"""The (board, FERRO_MODE) boots the excerpts come from."""
+	"""The (board, FERRO_MODE) boots the excerpts come from, and the cards'."""
 	others = sorted(set(DRIVER_BOARD.values()))
-	return [(b, mode) for b in [board.name] + others for mode in ('m', 'y')]
+	return [(b, mode) for b in [board.name] + others for mode in ('m', 'y')] + \
+		card_boots(board)
 
 
 def _boot_log(board: Board, build: str, mode: str, driver: str = '') -> compare.BootLog:
@@ -156,9 +164,36 @@ def generate(board: Board, kdir: str, layout_path: str,
 		atlas.rst_tables(board.name, DRIVER_BOARD, probes,
 				 {(n, m): other_logs.get((n, m), logs[m])
 				  for n in compare.drivers() for m in ('m', 'y')})
+	for name, text in _card_excerpts(board, builds, given).items():
+		out[name] = header + text
 	table = inspect.initcall_table(vmlinux, '6')
 	out['level6-initcalls.txt'] = header + '\n'.join(
 		f'{i + 1:3} {fn}' for i, fn in enumerate(table)) + '\n'
+	return out
+
+
+def _card_excerpts(board: Board, builds: Dict[str, str],
+		   given: Dict[Tuple[str, str], str]) -> Dict[str, str]:
+	"""<board>-<plan>-card-selftest.txt and -card-shell.txt of every card
+	QEMU boots: from make check's boots, or boots of their own."""
+	out = {}
+	for name, key in card_boots(board):
+		mode, kind = key.split('-')
+		if (name, key) not in given:
+			b = card.boots(boards.load(name), builds[mode], mode)
+			for k, boot in b.items():
+				if boot.run.failed:
+					raise guest.GuestError(f'{boot.name}: card checks failed '
+							       f'(log: {boot.log_path})')
+				given[(name, f'{mode}-{k}')] = boot.log_path
+		with open(given[(name, key)], errors='replace') as f:
+			log = f.read()
+		plan = image.PLANS[mode]
+		if kind == 'sd':
+			out[f'{name}-{plan}-card-selftest.txt'] = card.selftest_excerpt(log)
+		else:
+			out[f'{name}-{plan}-card-shell.txt'] = card.shell_excerpt(boards.load(name),
+										 mode, log)
 	return out
 
 

@@ -24,7 +24,7 @@ class Evidence(unittest.TestCase):
 	def test_every_excerpt_is_included(self):
 		evidence = os.path.join(TOP, 'Documentation', 'lifecycle', 'evidence')
 		pages = ''
-		for sub in ('lifecycle', 'drivers'):
+		for sub in ('lifecycle', 'drivers', 'boards'):
 			folder = os.path.join(TOP, 'Documentation', sub)
 			for name in os.listdir(folder):
 				if name.endswith('.rst'):
