@@ -123,6 +123,16 @@ def shell_excerpt(board: Board, mode: str, log: str) -> str:
 	it printed (the self-test's results only)."""
 	out = []
 	shown = f'root@ferro-{board.name}:~# '
+	# What the console shows from rcS's last line to the shell's prompt.
+	lines = [ktap.strip_console(x) for x in log.splitlines()]
+	ready = next((i for i, x in enumerate(lines) if x.startswith(userland.READY)), None)
+	if ready is None:
+		raise guest.GuestError(f'the card never printed "{userland.READY}"')
+	for x in lines[ready:]:
+		if re.match(prompt(board), x):
+			break
+		if not x.startswith('['):
+			out.append(x)
 	commands = shell_commands(mode)
 	for (cmd, _), (rc, text) in zip(commands, guest.shell_outputs(log, prompt(board),
 								     len(commands))):
