@@ -329,12 +329,12 @@ def kernel_packages(board: Board, build: str, tally: Tally) -> str:
 				raise debs.DebsError(f'{debs.SCRIPT} failed:\n{proc.stdout[-2000:]}'
 						     f'{proc.stderr[-2000:]}')
 			open(os.path.join(top, '.ready'), 'w').close()
+			print(f'  DEBS    linux-headers unpacked and its Rust crates rebuilt for this '
+			      f'machine in {time.monotonic() - start:.0f}s', flush=True)
 	except (debs.DebsError, kbuild.BuildError, subprocess.CalledProcessError, OSError) as e:
 		print(f'  FAIL    kernel packages: {e}', flush=True)
 		tally.add('kernel packages', 0, 1)
 		return ''
-	print(f'  DEBS    linux-headers unpacked and its Rust crates rebuilt for this machine in '
-	      f'{time.monotonic() - start:.0f}s', flush=True)
 	tally.add('kernel packages', 1, 0)
 	return headers
 

@@ -177,18 +177,25 @@ double phy_wait_operstate(const char *state, double seconds)
 	return -1;
 }
 
+/* The MAC's PHY address in ifr (SIOCGMIIPHY), its MII data, or NULL. */
+static struct mii_ioctl_data *mii_phy(struct ifreq *ifr, int reg)
+{
+	struct mii_ioctl_data *mii = (struct mii_ioctl_data *)&ifr->ifr_data;
+
+	memset(ifr, 0, sizeof(*ifr));
+	if (ifreq_ioctl(SIOCGMIIPHY, ifr))
+		return NULL;
+	mii->reg_num = reg;
+	return mii;
+}
+
 /* A PHY register through the MAC's MII ioctls, or -1. */
 static int mii_read(int reg)
 {
-	struct mii_ioctl_data *mii;
 	struct ifreq ifr;
+	struct mii_ioctl_data *mii = mii_phy(&ifr, reg);
 
-	memset(&ifr, 0, sizeof(ifr));
-	mii = (struct mii_ioctl_data *)&ifr.ifr_data;
-	if (ifreq_ioctl(SIOCGMIIPHY, &ifr))
-		return -1;
-	mii->reg_num = reg;
-	if (ifreq_ioctl(SIOCGMIIREG, &ifr))
+	if (!mii || ifreq_ioctl(SIOCGMIIREG, &ifr))
 		return -1;
 	return mii->val_out;
 }
@@ -196,14 +203,11 @@ static int mii_read(int reg)
 /* Writes a PHY register through the MAC's MII ioctls; 0, or -1. */
 static int mii_write(int reg, int val)
 {
-	struct mii_ioctl_data *mii;
 	struct ifreq ifr;
+	struct mii_ioctl_data *mii = mii_phy(&ifr, reg);
 
-	memset(&ifr, 0, sizeof(ifr));
-	mii = (struct mii_ioctl_data *)&ifr.ifr_data;
-	if (ifreq_ioctl(SIOCGMIIPHY, &ifr))
+	if (!mii)
 		return -1;
-	mii->reg_num = reg;
 	mii->val_in = val;
 	return ifreq_ioctl(SIOCSMIIREG, &ifr);
 }
