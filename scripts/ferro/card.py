@@ -51,6 +51,7 @@ def shell_boot(board: Board, build: str, mode: str, img: image.Image, tag: str) 
 	do the self-test's own results."""
 	commands = shell_commands(mode)
 	b = guest.boot_sd_card(board, build, f'{tag}-shell', img.path, img.dtb, img.cmdline,
+			       extra=f'ferro_stress={guest.SHORT_LOOPS}',
 			       typed=guest.shell_conversation([c for c, _ in commands],
 							       userland.READY, prompt(board)))
 	with open(b.log_path, 'rb') as f:
