@@ -42,7 +42,7 @@ def shell_commands(mode: str) -> List[Tuple[str, str]]:
 		(f'{load("ferro_cpufreq")}cat /sys/devices/system/cpu/cpufreq/policy0/scaling_driver',
 		 '^ferro-cpufreq$'),
 		(f'{load("ferro_phy")}ls -1 /sys/bus/mdio_bus/drivers', '^Ferro BCM54213PE$'),
-		(f'{unload}ferro-selftest lifecycle', r'^# ferro-init: \d+ passed, 0 failed$')]
+		(f'{unload}ferro-selftest lifecycle', r'^# ferro-init: [1-9]\d* passed, 0 failed$')]
 
 
 def shell_boot(board: Board, build: str, mode: str, img: image.Image, tag: str) -> guest.Boot:
@@ -59,7 +59,7 @@ def shell_boot(board: Board, build: str, mode: str, img: image.Image, tag: str) 
 	release = kbuild.kernel_release(build)
 	outputs = guest.shell_outputs(log, prompt(board), len(commands))
 	for (cmd, want), (rc, text) in zip(commands, outputs):
-		pattern = re.escape(release) if want == '{release}' else want
+		pattern = f'^{re.escape(release)}$' if want == '{release}' else want
 		ok = rc == 0 and re.search(pattern, text, re.M) is not None
 		b.run.results.append(ktap.Result(
 			len(b.run.results) + 1, f'shell: {cmd}', ok,

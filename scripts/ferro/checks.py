@@ -12,7 +12,7 @@ import unittest
 from typing import Dict, List, Optional, Tuple
 
 from ferro import board as boards, card, compare, debs, digest, evidence, guest, image, kbuild, \
-	ktap, registry
+	ktap, registry, userland
 from ferro.board import Board, TOP
 
 @dataclasses.dataclass(frozen=True)
@@ -395,31 +395,41 @@ def _image_checks(board: Board, build: str, mode: str,
 	need = ['/sbin/init', f'/lib/modules/{release}/modules.dep',
 		f'/lib/modules/{release}/modules.builtin', '/bin/busybox', '/bin/sh',
 		'/usr/bin/ferro-selftest', '/usr/bin/ferro-blkio', '/usr/bin/ferro-lifecycle']
-	out.append(('root_files', all(n in root for n in need),
-		    f'missing {[n for n in need if n not in root]}'))
+	links = facts['links']
+
+	def resolve(n: str) -> str:
+		"""Where the root file system's path leads, links followed."""
+		for _ in range(8):
+			if n not in links:
+				break
+			n = os.path.normpath(os.path.join(os.path.dirname(n), links[n]))
+		return n
+	out.append(('root_files', all(resolve(n) in root and resolve(n) not in links for n in need),
+		    f'missing or dangling {[n for n in need if resolve(n) not in root]}'))
 	selftest = facts['etc'].get('/etc/ferro/selftest', '')
 	out.append(('card_selftest_plan',
 		    selftest == f'{image.PLANS[mode]} {board.name} {guest.guest_drivers(board)}\n',
 		    f'/etc/ferro/selftest is {selftest!r}'))
 	# The scripts run only if they are executable (and the kernel takes #!).
-	scripts = sorted(n for n, t in facts['etc'].items() if t.startswith('#!'))
-	scripts += ['/usr/bin/ferro-lifecycle', '/usr/lib/ferro/ferro-init']
+	scripts = sorted(n for n, t in userland.files(board, image.PLANS[mode]).items()
+			 if t.startswith('#!'))
+	scripts += ['/usr/lib/ferro/ferro-init', '/usr/bin/ferro-selftest', '/usr/bin/ferro-blkio']
 	modes = facts['modes']
 	out.append(('card_scripts_executable',
-		    '/etc/init.d/rcS' in scripts and all(modes.get(n, 0) & 0o111 for n in scripts),
-		    f'modes {[(n, oct(modes.get(n, 0))) for n in scripts]}'))
+		    '/etc/init.d/rcS' in scripts and
+		    all(modes.get(resolve(n), 0) & 0o111 for n in scripts),
+		    f'modes {[(n, oct(modes.get(resolve(n), 0))) for n in scripts]}'))
 	fixtures = {f'{m}.ko' for m in kbuild.fixture_modules()}
 	shipped = sorted(n for n in root if os.path.basename(n) in fixtures)
 	out.append(('no_test_fixtures', bool(fixtures) and not shipped, f'shipped {shipped}'))
-	links = {n: t for n, t in facts['links'].items() if n.startswith('/lib/modules/ferro/')}
+	ferro = {n: t for n, t in links.items() if n.startswith('/lib/modules/ferro/')}
 	if mode == 'm':
 		names = {f'ferro_{d}.ko' for d in compare.drivers()}
-		resolved = {os.path.basename(n) for n, t in links.items()
-			    if os.path.normpath(os.path.join('/lib/modules/ferro', t)) in root}
+		resolved = {os.path.basename(n) for n in ferro if resolve(n) in root}
 		out.append(('ferro_modules_installed', names == resolved,
 			    f'want {sorted(names)}, resolving links {sorted(resolved)}'))
 	else:
-		out.append(('ferro_modules_built_in', not links, f'links {sorted(links)}'))
+		out.append(('ferro_modules_built_in', not ferro, f'links {sorted(ferro)}'))
 	return out
 
 

@@ -129,7 +129,7 @@ def rebuild_script(build: str, src: str, rustc_version: str) -> str:
 		'RUSTC=${RUSTC:-rustc}',
 		'HOSTCC=${HOSTCC:-cc}',
 		f'want={shlex.quote(rustc_version)}',
-		'have=$("$RUSTC" --version)',
+		'have=$("$RUSTC" --version 2>/dev/null) || have="no $RUSTC"',
 		'if [ "$have" != "$want" ]; then',
 		'\techo "rebuild-host-crates.sh: these headers need $want; $RUSTC is $have" >&2',
 		'\texit 1',
@@ -139,7 +139,7 @@ def rebuild_script(build: str, src: str, rustc_version: str) -> str:
 	for target, cmd in host_crates(build):
 		cmd = cmd.replace(f'OBJTREE={build}', 'OBJTREE="$KDIR"')
 		cmd = cmd.replace(src.rstrip('/') + '/', '"$KDIR"/')
-		cmd = re.sub(r'^(\S+=\S+ )*(clippy-driver|rustc) ', r'\1"$RUSTC" ', cmd)
+		cmd = re.sub(r'^((?:\S+=\S+ )*)(?:clippy-driver|rustc) ', r'\1"$RUSTC" ', cmd)
 		cmd = re.sub(r'-Clinker=\S+', '-Clinker="$HOSTCC"', cmd)
 		if build in cmd or src in cmd:
 			raise DebsError(f'{target}: a path of the build is left in its command')
@@ -165,7 +165,28 @@ def rust_headers(build: str, src: str, headers: str) -> None:
 	rustc = _run(['rustc', '--version'], env=kbuild.toolchain_env()).stdout.strip()
 	with open(os.path.join(headers, SCRIPT), 'w') as f:
 		f.write(rebuild_script(build, src, rustc))
+	# Modes as a package has them, whatever the umask or the tree's own.
+	for dirpath, dirs, files in os.walk(rust):
+		for n in dirs:
+			os.chmod(os.path.join(dirpath, n), 0o755)
+		for n in files:
+			full = os.path.join(dirpath, n)
+			os.chmod(full, 0o755 if os.stat(full).st_mode & 0o100 else 0o644)
 	os.chmod(os.path.join(headers, SCRIPT), 0o755)
+
+
+def _installed_size(tree: str) -> int:
+	"""Installed-Size in KiB, counted as dpkg-gencontrol does: each file's
+	size rounded up to a KiB, one for each directory and link."""
+	kib = 0
+	for dirpath, dirs, files in os.walk(tree):
+		if os.path.relpath(dirpath, tree).split(os.sep)[0] == 'DEBIAN':
+			continue
+		kib += len(dirs)
+		for n in files:
+			full = os.path.join(dirpath, n)
+			kib += 1 if os.path.islink(full) else (os.path.getsize(full) + 1023) // 1024
+	return kib
 
 
 def _date_shim(epoch: int) -> str:
@@ -200,6 +221,15 @@ def _repack_headers(deb: str, build: str, src: str, epoch: int, work: str) -> No
 				sums.append(f'{hashlib.md5(f.read()).hexdigest()}  {rel}')
 	with open(os.path.join(tree, 'DEBIAN', 'md5sums'), 'w') as f:
 		f.write('\n'.join(sorted(sums, key=lambda s: s[34:])) + '\n')
+	control = os.path.join(tree, 'DEBIAN', 'control')
+	with open(control) as f:
+		text = f.read()
+	text, n = re.subn(r'^Installed-Size: \d+$', f'Installed-Size: {_installed_size(tree)}',
+			  text, flags=re.M)
+	if n != 1:
+		raise DebsError(f'{deb}: no Installed-Size in its control file')
+	with open(control, 'w') as f:
+		f.write(text)
 	for dirpath, dirs, files in os.walk(tree):
 		for n in dirs + files:
 			os.utime(os.path.join(dirpath, n), (epoch, epoch), follow_symlinks=False)
@@ -220,7 +250,7 @@ def build_debs(board: Board, build: str, mode: str, out_dir: str) -> List[str]:
 	ident = kbuild.build_identity(src)
 	epoch = int(ident['KBUILD_BUILD_TIMESTAMP'].lstrip('@'))
 	parent = os.path.dirname(build.rstrip('/'))
-	for old in glob.glob(os.path.join(parent, f'*_{release}-{version}_*')):
+	for old in glob.glob(os.path.join(parent, f'*_{release}-*_*')):	# and a killed run's
 		os.unlink(old)
 	env = dict(kbuild.toolchain_env(), **ident, SOURCE_DATE_EPOCH=str(epoch),
 		   KDEB_PKGVERSION=f'{release}-{version}', KBUILD_BUILD_VERSION=version,
@@ -228,19 +258,22 @@ def build_debs(board: Board, build: str, mode: str, out_dir: str) -> List[str]:
 	env['PATH'] = _date_shim(epoch) + os.pathsep + env['PATH']
 	start = time.monotonic()
 	print(f'  DEBS    bindeb-pkg of {build} (FERRO_MODE={mode}) ...', flush=True)
-	kbuild.run_logged(kbuild.make_args(board, src, build) + ['CLIPPY=1', f'-j{os.cpu_count()}',
-								'DPKG_FLAGS=-d', 'bindeb-pkg'],
-			  os.path.join(build, 'ferro-debs.log'), show=lambda l: 'error' in l, env=env)
-	debs = sorted(glob.glob(os.path.join(parent, f'*_{release}-{version}_{board.arch}.deb')))
-	names = [os.path.basename(d).split('_')[0] for d in debs]
-	if not any(n.startswith('linux-headers-') for n in names) or \
-	   not any(n.startswith('linux-image-') for n in names):
-		raise DebsError(f'bindeb-pkg made {names or "nothing"} in {parent}')
 	os.makedirs(out_dir, exist_ok=True)
 	work = os.path.join(out_dir, '.work')
 	shutil.rmtree(work, ignore_errors=True)
 	os.makedirs(work)
+	# bindeb-pkg writes next to the build: whatever happens, nothing stays there.
 	try:
+		kbuild.run_logged(kbuild.make_args(board, src, build) +
+				  ['CLIPPY=1', f'-j{os.cpu_count()}', 'DPKG_FLAGS=-d', 'bindeb-pkg'],
+				  os.path.join(build, 'ferro-debs.log'), show=lambda l: 'error' in l,
+				  env=env)
+		debs = sorted(glob.glob(os.path.join(parent,
+						     f'*_{release}-{version}_{board.arch}.deb')))
+		names = [os.path.basename(d).split('_')[0] for d in debs]
+		if not any(n.startswith('linux-headers-') for n in names) or \
+		   not any(n.startswith('linux-image-') for n in names):
+			raise DebsError(f'bindeb-pkg made {names or "nothing"} in {parent}')
 		out = []
 		for deb in debs:
 			if os.path.basename(deb).startswith('linux-headers-'):

@@ -305,8 +305,11 @@ def _run_qemu(cmd: List[str], name: str, log_path: str, timeout: int,
 					if m:
 						seen = m.end()
 						if proc.stdin and script[0][1]:
-							proc.stdin.write(script[0][1].encode())
-							proc.stdin.flush()
+							try:
+								proc.stdin.write(script[0][1].encode())
+								proc.stdin.flush()
+							except OSError:
+								break	# QEMU has gone: said below
 						script.pop(0)
 						if not script:
 							time.sleep(0.5)
@@ -331,6 +334,8 @@ def _run_qemu(cmd: List[str], name: str, log_path: str, timeout: int,
 		what = (f'reach {script[0][0]!r} on the console' if script else
 			'halt' if halts else 'power off')
 		run.errors.append(f'QEMU did not {what} within {timeout}s')
+	elif script:
+		run.errors.append(f'QEMU exited before {script[0][0]!r} was on the console')
 	return Boot(name, log_path, seconds, timed_out, run)
 
 

@@ -52,6 +52,8 @@ static double pass(int fd, void *buf, uint64_t *want, size_t bytes, long count, 
 
 		if (write_pass)
 			pattern(buf, bytes, i);
+		else if (want)
+			memset(buf, 0, bytes);	/* a read that moves nothing must not pass */
 		n = write_pass ? pwrite(fd, buf, bytes, off) : pread(fd, buf, bytes, off);
 		if (n != (ssize_t)bytes) {
 			if (n >= 0)
@@ -71,7 +73,7 @@ int blkio_main(int argc, char **argv)
 {
 	long bytes = 4096, count = 256, bad = -1;
 	unsigned long long size = 0;
-	int verify = 0, opt, fd;
+	int verify = 0, sector = 0, opt, fd;
 	double w, r;
 	void *buf;
 	uint64_t *want = NULL;
@@ -111,6 +113,12 @@ int blkio_main(int argc, char **argv)
 	if (ioctl(fd, BLKGETSIZE64, &size) || size < (unsigned long long)bytes * count) {
 		fprintf(stderr, "ferro-blkio: %s: not a block device of %ld bytes or more\n",
 			argv[optind], count * bytes);
+		close(fd);
+		return 1;
+	}
+	if (ioctl(fd, BLKSSZGET, &sector) || bytes % sector) {
+		fprintf(stderr, "ferro-blkio: %s: -b %ld is not a multiple of its %d-byte sectors\n",
+			argv[optind], bytes, sector);
 		close(fd);
 		return 1;
 	}

@@ -100,6 +100,33 @@ static int wanted(const char *only, const char *name)
 	return 0;
 }
 
+/* Whether a file system is mounted on `dir`, by /proc/mounts. */
+static int mounted(const char *dir)
+{
+	char *mounts = slurp("/proc/mounts", NULL), needle[64];
+	int found;
+
+	snprintf(needle, sizeof(needle), " %s ", dir);
+	found = mounts && strstr(mounts, needle);
+	free(mounts);
+	return found;
+}
+
+/*
+ * /proc, /sys and /dev, each unless already there: as PID 1 of an initramfs
+ * nothing is, while the card's shell has them and more mounted below them
+ * (configfs, debugfs, tracefs), which a second mount on top would hide.
+ */
+static void mount_basics(void)
+{
+	if (!exists("/proc/self"))
+		mount("proc", "/proc", "proc", 0, NULL);
+	if (!mounted("/sys"))
+		mount("sysfs", "/sys", "sysfs", 0, NULL);
+	if (!mounted("/dev"))
+		mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
+}
+
 /*
  * The self-test: `plan` on `board`, for the drivers in `only` ("" is all),
  * with the whole kernel log at the end if `dump`. Returns the failures.
@@ -110,9 +137,7 @@ static int selftest(const char *plan, const char *board, const char *only, int d
 	size_t i;
 	int ran = 0;
 
-	mount("proc", "/proc", "proc", 0, NULL);
-	mount("sysfs", "/sys", "sysfs", 0, NULL);
-	mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
+	mount_basics();
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	printf("KTAP version 1\n# ferro-init: plan '%s' on board '%s', drivers '%s'\n",
@@ -213,11 +238,11 @@ static void cmdline_env(void)
 static int card_selftest(const char *only)
 {
 	char line[256] = "", plan[32], board[64], all[128];
+	int readable = read_line(CARD_SELFTEST, line, sizeof(line));
 
-	if (!read_line(CARD_SELFTEST, line, sizeof(line)) ||
-	    sscanf(line, "%31s %63s %127s", plan, board, all) != 3) {
+	if (!readable || sscanf(line, "%31s %63s %127s", plan, board, all) != 3) {
 		fprintf(stderr, "ferro-selftest: cannot read '<plan> <board> <drivers>' from %s: %s\n",
-			CARD_SELFTEST, *line ? "malformed" : strerror(errno));
+			CARD_SELFTEST, !readable ? strerror(errno) : *line ? "malformed" : "empty");
 		return -1;
 	}
 	cmdline_env();
@@ -252,11 +277,12 @@ int main(int argc, char **argv)
 	/*
 	 * PID 1 of a card: the userland's init (busybox, /etc/inittab), or
 	 * the self-test when the command line asks for it (ferro.selftest=1).
+	 * Its arguments are the command line's bare words, which a board's
+	 * cmdline.txt may have for its own reasons ("splash", "quiet"): they
+	 * do not matter here.
 	 */
-	if (argc <= 1 && getpid() == 1 && exists(CARD_SELFTEST)) {
-		mount("proc", "/proc", "proc", 0, NULL);
-		mount("sysfs", "/sys", "sysfs", 0, NULL);
-		mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
+	if (getpid() == 1 && exists(CARD_SELFTEST)) {
+		mount_basics();
 		if (!cmdline_has("ferro.selftest=1")) {
 			execl("/bin/busybox", "init", (char *)NULL);
 			printf("ferro-init: cannot start /bin/busybox as init (%s): the self-test\n",

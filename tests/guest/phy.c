@@ -139,6 +139,17 @@ static int ifreq_ioctl(unsigned long req, struct ifreq *ifr)
 	return ret;
 }
 
+/* Whether the interface is administratively up: 1, 0, or -1. */
+static int phy_is_up(void)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	if (ifreq_ioctl(SIOCGIFFLAGS, &ifr))
+		return -1;
+	return !!(ifr.ifr_flags & IFF_UP);
+}
+
 /* SIOCSIFFLAGS with IFF_UP set or cleared. */
 int phy_set_up(int up)
 {
@@ -222,14 +233,17 @@ static int mii_write(int reg, int val)
 static void bcm_checks(const char *plan, const char *bcm, const char *mac)
 {
 	char path[512], drv[128], mode[32] = "", name[96];
-	int misc, clk, rx, tx;
+	int misc, clk, rx, tx, was_up = phy_is_up(), err;
 
 	snprintf(path, sizeof(path), MDIO_DIR "/%s/driver", bcm);
 	link_name(path, drv, sizeof(drv));
 	snprintf(name, sizeof(name), "%s_phy_bcm54213pe_bound", plan);
 	result(strcmp(drv, "Ferro BCM54213PE") == 0, name, "%s is bound to '%s'", bcm, drv);
 	snprintf(name, sizeof(name), "%s_phy_bcm54213pe_link", plan);
-	if (phy_set_up(1) || phy_wait_operstate("up", 10) < 0) {
+	err = phy_set_up(1) ? errno : 0;
+	if (err) {
+		result(0, name, "%s: cannot bring it up: %s", IFACE, strerror(err));
+	} else if (phy_wait_operstate("up", 10) < 0) {
 		skip(name, "%s: no link within 10 s (is a cable connected?)", IFACE);
 	} else {
 		result(1, name, NULL);
@@ -245,8 +259,11 @@ static void bcm_checks(const char *plan, const char *bcm, const char *mac)
 	result(misc >= 0 && clk >= 0 && !!(misc & 0x100) == rx && !!(clk & 0x200) == tx, name,
 	       "phy-mode '%s': misc 0x%x (RX skew: bit 8, want %d), clock 0x%x (TX: bit 9, want %d)",
 	       mode, misc, rx, clk, tx);
-	phy_set_up(0);
-	phy_wait_operstate("down", 2);
+	/* As it was: the card's DHCP client may have brought it up. */
+	if (was_up == 0) {
+		phy_set_up(0);
+		phy_wait_operstate("down", 2);
+	}
 }
 
 static int set_address(void)

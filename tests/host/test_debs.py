@@ -66,7 +66,7 @@ class HostCrates(unittest.TestCase):
 class HeadersDirectory(unittest.TestCase):
 	"""build-modules against a directory laid out as a linux-headers package."""
 
-	def headers(self, tmp, fixdep, macros=None):
+	def headers(self, tmp, fixdep, macros=None, rebuild='echo "stand-in rebuild ran"'):
 		d = os.path.join(tmp, 'linux-headers')
 		os.makedirs(os.path.join(d, 'include', 'config'))
 		os.makedirs(os.path.join(d, 'include', 'generated'))
@@ -81,7 +81,7 @@ class HeadersDirectory(unittest.TestCase):
 			open(os.path.join(d, 'rust', 'libkernel.rmeta'), 'w').close()
 			shutil.copy(macros, os.path.join(d, 'rust', 'libmacros.so'))
 			with open(os.path.join(d, debs.SCRIPT), 'w') as f:
-				f.write('#!/bin/sh\necho "stand-in rebuild ran"\n')
+				f.write(f'#!/bin/sh\n{rebuild}\n')
 			os.chmod(os.path.join(d, debs.SCRIPT), 0o755)
 		return d
 
@@ -108,9 +108,20 @@ class HeadersDirectory(unittest.TestCase):
 			other = guest.guest_init(boards.load('rpi4'))
 			p = self.run_modules(self.headers(tmp, '/bin/true', macros=other), tmp)
 			self.assertIn('stand-in rebuild ran', p.stdout)
+			self.assertRegex(p.stdout, r'MODULES .* against ')
 			mine = self.headers(os.path.join(tmp, 'b'), '/bin/true', macros='/bin/true')
 			p = self.run_modules(mine, tmp)
 			self.assertNotIn('stand-in rebuild ran', p.stdout)
+			self.assertRegex(p.stdout, r'MODULES .* against ')
+
+	def test_a_failed_proc_macro_rebuild_stops_the_build(self):
+		with tempfile.TemporaryDirectory() as tmp:
+			other = guest.guest_init(boards.load('rpi4'))
+			p = self.run_modules(self.headers(tmp, '/bin/true', macros=other, rebuild='exit 3'),
+					     tmp)
+			self.assertEqual(p.returncode, 1)
+			self.assertIn('rebuild-host-crates.sh failed', p.stderr)
+			self.assertNotIn('MODULES', p.stdout)
 
 
 if __name__ == '__main__':
