@@ -38,7 +38,7 @@ BUILD_ARGS = --board $(BOARD) --kdir $(KSRC) --jobs $(JOBS)
 # The toolchain environment (bindgen, libclang) written by setup-deps.
 -include $(FERRO_CACHE)/tools/env.mk
 
-.PHONY: help deps kernel-src kernels demo check test test-host modules debs \
+.PHONY: help deps kernel-src kernels demo check test test-host modules debs check-tree \
 	integrate unintegrate patches rust-analyzer rustdoc compare stress kasan bench image lava-jobs docs htmldocs rustfmt rustfmtcheck clean
 
 help:
@@ -74,6 +74,8 @@ help:
 	@echo '  rustdoc       HTML docs of the Ferro crates (warnings are errors)'
 	@echo '  docs          regenerate Documentation/lifecycle/evidence from the builds'
 	@echo '  htmldocs      Documentation/ as HTML with Sphinx (warnings are errors)'
+	@echo '  check-tree    whether KDIR can take Ferro, per driver, and why not'
+	@echo '                (integrate, modules and demo run it first)'
 	@echo '  integrate     link this tree into KDIR as drivers/ferro'
 	@echo '  unintegrate   undo integrate'
 	@echo '  rustfmt       format the Rust sources with the kernel'"'"'s rustfmt config'
@@ -103,6 +105,7 @@ ifeq ($(PINNED),1)
 endif
 
 kernels: kernel-src
+	@scripts/check-tree $(KSRC)
 	@scripts/build-kernel $(BUILD_ARGS) --mode m
 	@scripts/build-kernel $(BUILD_ARGS) --mode y
 
@@ -192,7 +195,10 @@ else
 	@scripts/make-patches $(KSRC)
 endif
 
-integrate:
+check-tree: deps
+	@scripts/check-tree $(KSRC)
+
+integrate: deps
 	@scripts/integrate-kernel-tree $(KSRC)
 
 unintegrate:

@@ -71,13 +71,18 @@ class HeadersDirectory(unittest.TestCase):
 		os.makedirs(os.path.join(d, 'include', 'config'))
 		os.makedirs(os.path.join(d, 'include', 'generated'))
 		os.makedirs(os.path.join(d, 'scripts', 'basic'))
-		with open(os.path.join(d, 'include', 'config', 'auto.conf'), 'w') as f:
-			f.write('CONFIG_ARM64=y\nCONFIG_RUST=y\n')
+		# What check-tree reads: the module build's configuration, the
+		# top Makefile and the kernel crate's sources.
+		shutil.copy(os.path.join(build_dir('m'), '.config'),
+			    os.path.join(d, 'include', 'config', 'auto.conf'))
+		src = kbuild.source_of(build_dir('m'))
+		shutil.copy(os.path.join(src, 'Makefile'), d)
 		open(os.path.join(d, 'include', 'generated', 'autoconf.h'), 'w').close()
 		open(os.path.join(d, 'Module.symvers'), 'w').close()
 		shutil.copy(fixdep, os.path.join(d, 'scripts', 'basic', 'fixdep'))
 		if macros:
 			os.makedirs(os.path.join(d, 'rust'))
+			os.symlink(os.path.join(src, 'rust', 'kernel'), os.path.join(d, 'rust', 'kernel'))
 			open(os.path.join(d, 'rust', 'libkernel.rmeta'), 'w').close()
 			shutil.copy(macros, os.path.join(d, 'rust', 'libmacros.so'))
 			with open(os.path.join(d, debs.SCRIPT), 'w') as f:

@@ -21,12 +21,15 @@ import unittest
 
 from tests.host.common import TOP, ToolCache, build_dir, kernel_source
 
-from ferro import digest, kbuild, kext
+from ferro import digest, kbuild, kext, tree
 
-SKELETON = ('Makefile', 'Kconfig', 'MAINTAINERS', 'drivers/Kconfig', 'drivers/Makefile',
-	    'scripts/Makefile.build', 'rust/kernel/lib.rs', 'rust/kernel/opp.rs',
-	    'rust/kernel/block/mq.rs', 'rust/kernel/time/hrtimer.rs', 'rust/kernel/net/phy.rs',
-	    'rust/kernel/configfs.rs')
+# The files the series touches, and those check-tree reads before it hooks
+# Ferro in (kext/Kconfig's probes).
+SKELETON = tuple(dict.fromkeys((
+	'Makefile', 'Kconfig', 'MAINTAINERS', 'drivers/Kconfig', 'drivers/Makefile',
+	'scripts/Makefile.build', 'rust/kernel/lib.rs', 'rust/kernel/opp.rs',
+	'rust/kernel/block/mq.rs', 'rust/kernel/time/hrtimer.rs', 'rust/kernel/net/phy.rs',
+	'rust/kernel/configfs.rs', *(p.path for p in tree.probes().values()))))
 HOOKS = ('source "drivers/ferro/Kconfig"\n\n', 'source "drivers/ferro/Kconfig"\n',
 	 'obj-$(CONFIG_FERRO)\t\t+= ferro/\n')
 

@@ -1,0 +1,262 @@
+# SPDX-License-Identifier: GPL-2.0
+"""scripts/check-tree: which trees can take Ferro, per driver, and why not;
+and that make integrate refuses, unchanged, a tree that cannot."""
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+from tests.host.common import TOP, build_dir, kernel_source
+from ferro import kbuild, registry, tree
+
+CHECK = os.path.join(TOP, 'scripts', 'check-tree')
+INTEGRATE = os.path.join(TOP, 'scripts', 'integrate-kernel-tree')
+
+
+def run(*args):
+	return subprocess.run([*args], capture_output=True, text=True, env=kbuild.toolchain_env(),
+			      timeout=300)
+
+
+def can_build(out: str, name: str) -> bool:
+	return re.search(rf'^  DRIVER  {name} +can be built$', out, re.M) is not None
+
+
+def pinned(version: str) -> str:
+	"""A pinned Debian kernel source (scripts/fetch-kernel --version), fetched
+	into the cache the first time."""
+	fetch = os.path.join(TOP, 'scripts', 'fetch-kernel')
+	p = subprocess.run([fetch, '--version', version], capture_output=True, text=True)
+	if p.returncode != 0:
+		raise AssertionError(f'fetch-kernel --version {version}: {p.stdout}{p.stderr}')
+	return subprocess.run([fetch, '--version', version, '--print-dir'], capture_output=True,
+			      text=True, check=True).stdout.strip()
+
+
+def o_dir(tmp: str, src: str, config: str) -> str:
+	"""An O= directory of src with the given .config, as far as check-tree
+	reads one."""
+	d = os.path.join(tmp, 'build')
+	os.makedirs(d)
+	with open(os.path.join(d, 'Makefile'), 'w') as f:
+		f.write(f'include {src}/Makefile\n')
+	with open(os.path.join(d, '.config'), 'w') as f:
+		f.write(config)
+	return d
+
+
+def snapshot(kdir: str) -> dict:
+	"""What integrate would change: the two hooked files and drivers/ferro."""
+	out = {}
+	for rel in ('drivers/Kconfig', 'drivers/Makefile'):
+		with open(os.path.join(kdir, rel), 'rb') as f:
+			out[rel] = hashlib.sha256(f.read()).hexdigest()
+	out['drivers/ferro'] = os.path.lexists(os.path.join(kdir, 'drivers', 'ferro'))
+	return out
+
+
+class Probes(unittest.TestCase):
+	"""kext/Kconfig's probes, read as Kconfig reads them."""
+
+	def test_every_probe_holds_on_the_pinned_tree(self):
+		src = kernel_source()
+		found = tree.probes()
+		self.assertGreaterEqual(len(found), 5)
+		for p in found.values():
+			self.assertTrue(tree.probe_holds(src, p), f'{p.symbol}: no "{p.pattern}" in {p.path}')
+
+	def test_every_probe_is_used_by_a_driver(self):
+		used = set()
+		for name in registry.names():
+			for dep in tree.depends(TOP, name):
+				used |= set(re.findall(r'FERRO_KCRATE_\w+', dep))
+		self.assertEqual(used, set(tree.probes()))
+
+	def test_kconfig_sets_each_probe_in_a_build(self):
+		config = tree.read_config(build_dir('m'))[1]
+		for sym in tree.probes():
+			self.assertEqual(config.get(sym), 'y', f'CONFIG_{sym} in the module build')
+
+	def test_kconfig_hides_a_driver_whose_abstraction_is_missing(self):
+		"""make olddefconfig, with the module build's .config, on the pinned
+		tree linked file by file without rust/kernel/xarray.rs."""
+		src = kernel_source()
+		with tempfile.TemporaryDirectory(dir=os.path.dirname(src)) as tmp:
+			kdir, out = os.path.join(tmp, 'linux'), os.path.join(tmp, 'build')
+			subprocess.run(['cp', '-al', src, kdir], check=True)
+			os.unlink(os.path.join(kdir, 'rust', 'kernel', 'xarray.rs'))
+			ferro = os.path.join(kdir, 'drivers', 'ferro')
+			if os.path.lexists(ferro):
+				os.unlink(ferro)
+			os.symlink(TOP, ferro)
+			os.makedirs(out)
+			shutil.copy(os.path.join(build_dir('m'), '.config'), out)
+			p = subprocess.run(['make', '-s', '-C', kdir, f'O={out}', 'ARCH=arm64',
+					    'CROSS_COMPILE=aarch64-linux-gnu-', 'olddefconfig'],
+					   capture_output=True, text=True, env=kbuild.toolchain_env())
+			self.assertEqual(p.returncode, 0, p.stderr)
+			config = tree.read_config(out)[1]
+		self.assertEqual(config.get('RUST'), 'y')
+		self.assertIsNone(config.get('FERRO_KCRATE_XARRAY'))
+		self.assertIsNone(config.get('FERRO_NULL'))
+		self.assertEqual(config.get('FERRO_KCRATE_MISCDEVICE'), 'y')
+		self.assertEqual(config.get('FERRO_LIFECYCLE'), 'm')
+
+	def test_a_malformed_probe_is_refused(self):
+		with tempfile.TemporaryDirectory() as tmp:
+			os.makedirs(os.path.join(tmp, 'kext'))
+			with open(os.path.join(tmp, 'kext', 'Kconfig'), 'w') as f:
+				f.write('config FERRO_KCRATE_X\n\tdef_bool y\n\thelp\n\t  Not a probe.\n')
+			with self.assertRaisesRegex(tree.TreeError, 'FERRO_KCRATE_X'):
+				tree.probes(tmp)
+
+
+class Expressions(unittest.TestCase):
+
+	def value(self, config):
+		def get(sym, raw=False):
+			v = config.get(sym, sym if sym in ('y', 'm', 'n') else 'n')
+			return v if raw else {'y': 2, 'm': 1}.get(v, 0)
+		return get
+
+	def test_tristate_logic(self):
+		v = self.value({'A': 'y', 'B': 'm', 'C': 'n'})
+		for expr, want in (('A && B', 1), ('A || C', 2), ('!C', 2), ('!B', 1),
+				   ('C!=y', 2), ('A!=y', 0), ('B=m', 2), ('(A || C) && !A', 0),
+				   ('A && (B || C)', 1)):
+			self.assertEqual(tree._Expr(expr, v).parse(), want, expr)
+
+	def test_conjuncts(self):
+		self.assertEqual(tree._conjuncts('A && (B || C) && D!=y'), ['A', '(B || C)', 'D!=y'])
+
+	def test_unreadable(self):
+		with self.assertRaises(tree.TreeError):
+			tree._Expr('A && (B', self.value({})).parse()
+
+
+class CheckTree(unittest.TestCase):
+
+	def test_the_pinned_source_takes_every_driver(self):
+		p = run(CHECK, kernel_source())
+		self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+		for name in registry.names():
+			self.assertTrue(can_build(p.stdout, name), p.stdout)
+
+	def test_the_module_build_takes_every_driver(self):
+		with tempfile.TemporaryDirectory() as tmp:
+			symbols = os.path.join(tmp, 'symbols')
+			p = run(CHECK, '--symbols', symbols, build_dir('m'))
+			self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+			with open(symbols) as f:
+				self.assertEqual(f.read().split(), [f'FERRO_{n.upper()}'
+								    for n in registry.names()])
+
+	def build_config(self) -> str:
+		with open(os.path.join(build_dir('m'), '.config')) as f:
+			return f.read()
+
+	def test_rust_off(self):
+		config = self.build_config().replace('CONFIG_RUST=y\n', '# CONFIG_RUST is not set\n')
+		with tempfile.TemporaryDirectory() as tmp:
+			p = run(CHECK, o_dir(tmp, kernel_source(), config))
+		self.assertEqual(p.returncode, 1)
+		self.assertIn('CONFIG_RUST is not set in .config', p.stdout)
+		self.assertFalse(any(can_build(p.stdout, n) for n in registry.names()), p.stdout)
+
+	def test_conflicting_options_name_the_driver_and_the_option(self):
+		config = self.build_config()
+		config = re.sub(r'^.*CONFIG_CPUFREQ_DT\b.*$', 'CONFIG_CPUFREQ_DT=y', config, flags=re.M)
+		config = re.sub(r'^.*CONFIG_MARVELL_PHY\b.*$', 'CONFIG_MARVELL_PHY=y', config,
+				flags=re.M)
+		with tempfile.TemporaryDirectory() as tmp:
+			p = run(CHECK, '--no-toolchain', o_dir(tmp, kernel_source(), config))
+		self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+		self.assertRegex(p.stdout, r'cpufreq +cannot be built:\n.*CPUFREQ_DT!=y.*'
+				 r'CONFIG_CPUFREQ_DT=y')
+		self.assertRegex(p.stdout, r'phy +cannot be built:\n.*MARVELL_PHY!=y.*'
+				 r'CONFIG_MARVELL_PHY=y')
+		self.assertTrue(can_build(p.stdout, 'null') and can_build(p.stdout, 'lifecycle'))
+
+	def test_another_rustc_built_the_tree(self):
+		config = re.sub(r'^CONFIG_RUSTC_VERSION=\d+$', 'CONFIG_RUSTC_VERSION=108500',
+				self.build_config(), flags=re.M)
+		with tempfile.TemporaryDirectory() as tmp:
+			p = run(CHECK, o_dir(tmp, kernel_source(), config))
+		self.assertEqual(p.returncode, 1)
+		self.assertIn('the tree was built by rustc 1.85.0, this machine has rustc 1.', p.stdout)
+
+	def test_a_missing_abstraction_names_the_driver(self):
+		"""A tree whose kernel crate lacks what ferro_null uses: a copy of
+		the pinned source's rust/ without rust/kernel/xarray.rs."""
+		src = kernel_source()
+		with tempfile.TemporaryDirectory() as tmp:
+			fake = os.path.join(tmp, 'linux')
+			os.makedirs(os.path.join(fake, 'scripts'))
+			shutil.copy(os.path.join(src, 'Makefile'), fake)
+			shutil.copytree(os.path.join(src, 'rust'), os.path.join(fake, 'rust'))
+			os.unlink(os.path.join(fake, 'rust', 'kernel', 'xarray.rs'))
+			p = run(CHECK, '--no-toolchain', fake)
+		self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+		self.assertRegex(p.stdout, r'null +cannot be built:\n +- the kernel crate has no '
+				 r'"pub struct XArray" in rust/kernel/xarray.rs \(FERRO_KCRATE_XARRAY')
+		self.assertTrue(can_build(p.stdout, 'phy'), p.stdout)
+
+	def test_not_a_tree(self):
+		with tempfile.TemporaryDirectory() as tmp:
+			p = run(CHECK, tmp)
+		self.assertEqual(p.returncode, 1)
+		self.assertIn('is not a kernel tree', p.stderr)
+
+	def test_unknown_driver(self):
+		p = run(CHECK, '--only', 'nosuch', kernel_source())
+		self.assertEqual(p.returncode, 2)
+		self.assertIn('no driver nosuch', p.stderr)
+
+
+class Refused(unittest.TestCase):
+	"""make integrate on trees that cannot take Ferro: each driver's reason,
+	a non-zero exit, and the tree as it was."""
+
+	def integrate_refuses(self, kdir: str) -> str:
+		before = snapshot(kdir)
+		p = run(INTEGRATE, kdir)
+		self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+		self.assertIn(f'integrate-kernel-tree: {kdir} left unchanged', p.stderr)
+		self.assertEqual(snapshot(kdir), before)
+		for name in registry.names():
+			self.assertRegex(p.stdout, rf'(?m)^  DRIVER  {name} +cannot be built')
+		return p.stdout
+
+	def test_debian_6_12(self):
+		out = self.integrate_refuses(pinned('6.12'))
+		self.assertIn('Linux 6.12 is not a kernel Ferro supports', out)
+		self.assertIn('no "pub trait Driver" in rust/kernel/cpufreq.rs', out)
+		self.assertIn('no "pub struct MiscDeviceRegistration" in rust/kernel/miscdevice.rs', out)
+
+	def test_7_3_with_rust_off(self):
+		"""The pinned tree, linked file by file into a scratch directory (a
+		copy in a second), configured in place with CONFIG_RUST off."""
+		src = kernel_source()
+		with tempfile.TemporaryDirectory(dir=os.path.dirname(src)) as tmp:
+			kdir = os.path.join(tmp, 'linux')
+			subprocess.run(['cp', '-al', src, kdir], check=True)
+			for rel in ('drivers/Kconfig', 'drivers/Makefile'):
+				# Own copies: integrate must not write through a link.
+				shutil.copy(os.path.join(src, rel), os.path.join(kdir, rel) + '.tmp')
+				os.replace(os.path.join(kdir, rel) + '.tmp', os.path.join(kdir, rel))
+			if os.path.lexists(os.path.join(kdir, 'drivers', 'ferro')):
+				os.unlink(os.path.join(kdir, 'drivers', 'ferro'))
+			with open(os.path.join(build_dir('m'), '.config')) as f:
+				config = f.read().replace('CONFIG_RUST=y\n', '# CONFIG_RUST is not set\n')
+			with open(os.path.join(kdir, '.config'), 'w') as f:
+				f.write(config)
+			out = self.integrate_refuses(kdir)
+		self.assertIn('CONFIG_RUST is not set in .config', out)
+
+
+if __name__ == '__main__':
+	unittest.main()
