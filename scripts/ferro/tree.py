@@ -288,9 +288,13 @@ def check(kdir: str, top: str = TOP, only: Optional[List[str]] = None,
 	path, config = read_config(kdir)
 	problems, notes = [], []
 	if ver[:2] not in SUPPORTED:
-		problems.append(f'Linux {ver[0]}.{ver[1]} is not a kernel Ferro supports: it is built '
-				'and tested on ' + ', '.join(f'{a}.{b}' for a, b in SUPPORTED) +
-				' (Documentation/building.rst, "Supported kernels")')
+		said = (f'Linux {ver[0]}.{ver[1]} is not a kernel Ferro supports: it is built '
+			'and tested on ' + ', '.join(f'{a}.{b}' for a, b in SUPPORTED) +
+			' (Documentation/building.rst, "Supported kernels")')
+		if os.environ.get('FERRO_TRY_KERNEL') == '1':
+			notes.append(said + '; trying it anyway (FERRO_TRY_KERNEL=1)')
+		else:
+			problems.append(said + '; FERRO_TRY_KERNEL=1 tries it anyway')
 	if not os.path.isfile(os.path.join(src, 'rust', 'kernel', 'lib.rs')):
 		problems.append('the tree has no kernel crate (rust/kernel/lib.rs)')
 	if path and config.get('RUST') != 'y':
