@@ -36,7 +36,7 @@
 #define QEMU_PHY_ID "0x01410cc2"
 #define OPERSTATE "/sys/class/net/eth0/operstate"
 #define BINDS 3
-#define LINKUPS 3
+#define LINKUPS 4
 #define WINDOW 8
 
 static const struct bench_driver peers[] = {
@@ -153,6 +153,12 @@ static int measure(const struct bench_driver *d, char *why, size_t size)
 			snprintf(why, size, "%s: %s did not bind again", d->name, dev);
 	}
 	for (i = 0; ok && i < LINKUPS; i++) {
+		/*
+		 * Each at another phase of phylib's 1 s poll, which decides
+		 * whether the link is seen by the first poll or the next: the
+		 * harness keeps the cheapest (bench.py, floor()).
+		 */
+		usleep(i * 1000000 / LINKUPS);
 		ok = !link_up(d->name);
 		if (!ok)
 			snprintf(why, size, "%s: no link within 5 s", d->name);
