@@ -46,9 +46,15 @@ class Run:
 		return sum(1 for r in self.results if r.skipped)
 
 
+# Terminal control sequences on a serial console: a PC's firmware resets
+# and clears the terminal (ESC c, ESC [?7l, ESC [2J) before the kernel runs.
+_ESCAPES = re.compile(r'\x1b(?:\[[0-9;?]*[A-Za-z]|[A-Za-z])')
+
+
 def strip_console(line: str) -> str:
-	"""Drops the carriage returns a serial console adds."""
-	return line.rstrip('\r\n').replace('\r', '')
+	"""Drops the carriage returns and terminal control sequences a serial
+	console adds."""
+	return _ESCAPES.sub('', line.rstrip('\r\n').replace('\r', ''))
 
 
 def parse(log: str) -> Run:

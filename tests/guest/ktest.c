@@ -263,7 +263,12 @@ int log_count_since(size_t mark, const char *needle)
  */
 int log_dump_has_frame(const char *log, size_t mark, const char *fn)
 {
-	const char *p = log && strlen(log) >= mark ? log_find(log + mark, "Call trace:") : NULL;
+	const char *from = log && strlen(log) >= mark ? log + mark : NULL;
+	/* arm64 says "Call trace:", x86 "Call Trace:" (then <TASK>, a frame line too). */
+	const char *p = from ? log_find(from, "Call trace:") : NULL;
+
+	if (!p && from)
+		p = log_find(from, "Call Trace:");
 
 	for (p = p ? p + strcspn(p, "\n") : NULL; p && *p == '\n'; p += strcspn(p + 1, "\n") + 1) {
 		const char *msg = strchr(p + 1, ' ');	/* after the time stamp */
@@ -364,14 +369,27 @@ int record_get(const char *rec, const char *key, char *buf, size_t size)
 	return 1;
 }
 
+/* Whether a frame ("fn+0x1c/0x40 ...") is one of the '|'-separated `fns`. */
+static int frame_is(const char *frame, const char *fns)
+{
+	size_t len;
+
+	for (; *fns; fns += len + (fns[len] == '|')) {
+		len = strcspn(fns, "|");
+		if (strncmp(frame, fns, len) == 0 && frame[len] == '+')
+			return 1;
+	}
+	return 0;
+}
+
 /*
  * Checks that the record's frames name each function of chain, in order
- * (other frames may sit between them). Returns 1, or 0 with the first
- * function not found in *missing.
+ * (other frames may sit between them); an entry "a|b" is either function.
+ * Returns 1, or 0 with the first function not found in *missing.
  */
 int chain_in_order(const char *rec, const char *const *chain, const char **missing)
 {
-	char key[32], frame[600], fn[256];
+	char key[32], frame[600];
 	int i = 0, n, f;
 
 	if (!record_get(rec, "frames", frame, sizeof(frame)))
@@ -382,8 +400,7 @@ int chain_in_order(const char *rec, const char *const *chain, const char **missi
 		snprintf(key, sizeof(key), "frame.%d", f);
 		if (!record_get(rec, key, frame, sizeof(frame)))
 			break;
-		snprintf(fn, sizeof(fn), "%s+", chain[i]);
-		if (strncmp(frame, fn, strlen(fn)) == 0)
+		if (frame_is(frame, chain[i]))
 			i++;
 	}
 	*missing = chain[i];

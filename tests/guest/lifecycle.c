@@ -50,6 +50,7 @@ static void check_record(const char *plan, const char *rec, const char *entry,
 	char v[256], name[96], logline[512];
 	const char *missing, *l;
 	double t_rec, t_log;
+	int ok;
 
 	snprintf(name, sizeof(name), "%s_record_entry", plan);
 	record_get(rec, "entry", v, sizeof(v));
@@ -75,8 +76,8 @@ static void check_record(const char *plan, const char *rec, const char *entry,
 	}
 
 	snprintf(name, sizeof(name), "%s_record_call_chain", plan);
-	result(chain_in_order(rec, chain, &missing), name,
-	       "no frame for %s (in order) in the record", missing);
+	ok = chain_in_order(rec, chain, &missing);	/* before missing is read */
+	result(ok, name, "no frame for %s (in order) in the record", missing);
 
 	/*
 	 * The record's time and the printk time stamp of its log line agree:

@@ -49,6 +49,15 @@ class CapturedLogs(unittest.TestCase):
 		self.assertEqual(run.errors, [])
 
 
+	def test_terminal_control_sequences_before_the_header(self):
+		# A PC's firmware resets and clears the serial terminal first.
+		log = fixture('qemu-virt-module.log').replace(
+			'KTAP version 1', '\x1bc\x1b[?7l\x1b[2JKTAP version 1', 1)
+		run = ktap.parse(log)
+		self.assertEqual(run.errors, [])
+		self.assertEqual(run.passed, ktap.parse(fixture('qemu-virt-module.log')).passed)
+
+
 class Malformed(unittest.TestCase):
 
 	def test_no_output_is_a_failure(self):
