@@ -42,9 +42,10 @@ class Probe:
 	path: str		# relative to the source tree
 	pattern: str		# a fixed string grep looks for
 	why: str		# the help text
+	absent: bool = False	# holds when the text is not there (an older form)
 
 
-_PROBE = re.compile(r'^config (FERRO_KCRATE_\w+)\n\tdef_bool \$\(success,grep -qs "([^"]+)" '
+_PROBE = re.compile(r'^config (FERRO_KCRATE_\w+)\n\tdef_bool \$\(success,(! )?grep -qs "([^"]+)" '
 		    r'\$\(srctree\)/(\S+)\)\n\thelp\n((?:\t  .*\n|\n)+)', re.M)
 
 
@@ -54,23 +55,25 @@ def probes(top: str = TOP) -> Dict[str, Probe]:
 		text = f.read()
 	out = {}
 	for m in _PROBE.finditer(text + '\n'):
-		why = ' '.join(m[4].split())
-		out[m[1]] = Probe(m[1], m[3], m[2], why)
+		why = ' '.join(m[5].split())
+		out[m[1]] = Probe(m[1], m[4], m[3], why, absent=bool(m[2]))
 	declared = re.findall(r'^config (\w+)$', text, re.M)
 	if sorted(declared) != sorted(out):
 		raise TreeError(f'kext/Kconfig: {sorted(set(declared) - set(out))} are not probes of '
-				'the form def_bool $(success,grep -qs "<text>" $(srctree)/<file>) '
+				'the form def_bool $(success,[! ]grep -qs "<text>" $(srctree)/<file>) '
 				'with a help text')
 	return out
 
 
 def probe_holds(src: str, probe: Probe) -> bool:
-	"""Whether the tree's file has the probe's text (grep -F, as Kconfig's)."""
+	"""Whether the tree's file has the probe's text (grep, as Kconfig's),
+	or for an `absent` probe does not."""
 	try:
 		with open(os.path.join(src, probe.path), errors='replace') as f:
-			return probe.pattern in f.read()
+			found = probe.pattern in f.read()
 	except OSError:
-		return False
+		found = False
+	return found != probe.absent
 
 
 # Kconfig expressions: tristate values n=0, m=1, y=2.
@@ -331,8 +334,9 @@ def check(kdir: str, top: str = TOP, only: Optional[List[str]] = None,
 			if (not path and not probe) or _Expr(dep, value).parse():
 				continue	# without a configuration only the probes count
 			if probe:
-				why += [f'the kernel crate has no "{p.pattern}" in {p.path} '
-					f'({p.symbol}, kext/Kconfig)' for p in probe if not holds[p.symbol]]
+				why += [f'the tree has{" an older form: " if p.absent else " no "}'
+					f'"{p.pattern}" in {p.path} ({p.symbol}, kext/Kconfig)'
+					for p in probe if not holds[p.symbol]]
 			else:
 				have = ', '.join(f'CONFIG_{s}={config.get(s, "n")}' if config.get(s)
 						 else f'CONFIG_{s} is not set' for s in syms)

@@ -198,11 +198,15 @@ class CheckTree(unittest.TestCase):
 			os.makedirs(os.path.join(fake, 'scripts'))
 			shutil.copy(os.path.join(src, 'Makefile'), fake)
 			shutil.copytree(os.path.join(src, 'rust'), os.path.join(fake, 'rust'))
+			os.makedirs(os.path.join(fake, 'include', 'linux'))
+			shutil.copy(os.path.join(src, 'include', 'linux', 'bvec.h'),
+				    os.path.join(fake, 'include', 'linux'))
 			os.unlink(os.path.join(fake, 'rust', 'kernel', 'xarray.rs'))
 			p = run(CHECK, '--no-toolchain', fake)
 		self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
-		self.assertRegex(p.stdout, r'null +cannot be built:\n +- the kernel crate has no '
-				 r'"pub struct XArray" in rust/kernel/xarray.rs \(FERRO_KCRATE_XARRAY')
+		self.assertRegex(p.stdout, r'null +cannot be built:\n +- the tree has no '
+				 r'"pub struct XArray" in rust/kernel/xarray.rs \(FERRO_KCRATE_XARRAY, '
+				 r'kext/Kconfig\)\n(?!            -)')
 		self.assertTrue(can_build(p.stdout, 'phy'), p.stdout)
 
 	def test_an_untested_version_can_be_tried(self):
@@ -214,7 +218,27 @@ class CheckTree(unittest.TestCase):
 		# bindings have what ferro_phy is probed for.
 		self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
 		self.assertTrue(can_build(p.stdout, 'phy'), p.stdout)
-		self.assertRegex(p.stdout, r'cpufreq +cannot be built:\n +- the kernel crate has no')
+		self.assertRegex(p.stdout, r'cpufreq +cannot be built:\n +- the tree has no')
+
+	def test_linux_7_2_names_each_older_api(self):
+		"""Debian's 7.2, tried: what its kernel crate has in an older shape,
+		per driver (the phylib bindings Ferro uses are the same)."""
+		env = dict(kbuild.toolchain_env(), FERRO_TRY_KERNEL='1')
+		p = subprocess.run([CHECK, '--no-toolchain', pinned('7.2')], capture_output=True,
+				   text=True, env=env)
+		self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+		self.assertTrue(can_build(p.stdout, 'phy'), p.stdout)
+		blocks = {name: re.search(rf'(?ms)^  DRIVER  {name} +cannot be built:\n(.*?)(?=^  DRIVER|\Z)',
+					  p.stdout) for name in ('lifecycle', 'cpufreq', 'null')}
+		for name, want in (('lifecycle', ('PARAM_BOOL', 'PARAM_VALUE')),
+				   ('cpufreq', ('OF_TABLE', 'ERRNO_ENODATA')),
+				   ('null', ('IRQ_DISABLE', 'SPINLOCK_IRQ', 'THIS_MODULE',
+					     'BVEC_ITER_OFFSET', 'HRTIMER_RESTART'))):
+			self.assertIsNotNone(blocks[name], p.stdout)
+			for probe in want:
+				self.assertIn(f'(FERRO_KCRATE_{probe}, kext/Kconfig)', blocks[name][1], name)
+		self.assertIn('the tree has an older form: "module_table_name" in rust/kernel/of.rs',
+			      p.stdout)
 
 	def test_not_a_tree(self):
 		with tempfile.TemporaryDirectory() as tmp:
