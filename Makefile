@@ -105,7 +105,6 @@ ifeq ($(PINNED),1)
 endif
 
 kernels: kernel-src
-	@scripts/check-tree $(KSRC)
 	@scripts/build-kernel $(BUILD_ARGS) --mode m
 	@scripts/build-kernel $(BUILD_ARGS) --mode y
 

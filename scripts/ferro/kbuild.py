@@ -382,7 +382,10 @@ def build(board: Board, mode: str, kdir: str, jobs: int, variant: str = '') -> s
 	check_llvm_root(variant)
 	out = build_dir(board, mode, kdir, variant)
 	check_source(kdir, out)
-	subprocess.run([os.path.join(TOP, 'scripts', 'integrate-kernel-tree'), kdir], check=True)
+	# integrate-kernel-tree runs scripts/check-tree first and says why a
+	# tree cannot take Ferro; the build stops there, with the tree unchanged.
+	if subprocess.run([os.path.join(TOP, 'scripts', 'integrate-kernel-tree'), kdir]).returncode:
+		raise BuildError(f'Ferro cannot be integrated into {kdir} (said above); nothing built')
 	seed(board, mode, kdir, out, variant)
 	rust_available(board, kdir, out, variant)
 	configure(board, mode, kdir, out, variant)
