@@ -179,13 +179,10 @@ def read_config(kdir: str) -> Tuple[Optional[str], Dict[str, str]]:
 	for rel in ('.config', os.path.join('include', 'config', 'auto.conf')):
 		path = os.path.join(kdir, rel)
 		if os.path.isfile(path):
-			values = {}
 			with open(path, errors='replace') as f:
-				for line in f:
-					m = re.match(r'^CONFIG_(\w+)=(.*)$', line.strip())
-					if m:
-						values[m[1]] = m[2].strip('"')
-			return path, values
+				values = kbuild.parse_fragment(f.read())
+			return path, {k[len('CONFIG_'):]: v.strip('"') for k, v in values.items()
+				      if v != 'n'}
 	return None, {}
 
 
