@@ -139,15 +139,19 @@ static int ifreq_ioctl(unsigned long req, struct ifreq *ifr)
 	return ret;
 }
 
+/* The interface's flags into ifr (SIOCGIFFLAGS); 0, or -1. */
+static int get_flags(struct ifreq *ifr)
+{
+	memset(ifr, 0, sizeof(*ifr));
+	return ifreq_ioctl(SIOCGIFFLAGS, ifr);
+}
+
 /* Whether the interface is administratively up: 1, 0, or -1. */
 static int phy_is_up(void)
 {
 	struct ifreq ifr;
 
-	memset(&ifr, 0, sizeof(ifr));
-	if (ifreq_ioctl(SIOCGIFFLAGS, &ifr))
-		return -1;
-	return !!(ifr.ifr_flags & IFF_UP);
+	return get_flags(&ifr) ? -1 : !!(ifr.ifr_flags & IFF_UP);
 }
 
 /* SIOCSIFFLAGS with IFF_UP set or cleared. */
@@ -155,8 +159,7 @@ int phy_set_up(int up)
 {
 	struct ifreq ifr;
 
-	memset(&ifr, 0, sizeof(ifr));
-	if (ifreq_ioctl(SIOCGIFFLAGS, &ifr))
+	if (get_flags(&ifr))
 		return -1;
 	if (up)
 		ifr.ifr_flags |= IFF_UP;

@@ -49,6 +49,18 @@ def o_dir(tmp: str, src: str, config: str) -> str:
 	return d
 
 
+def linked_tree(src: str, kdir: str) -> None:
+	"""The pinned tree src at kdir, linked file by file (a copy in a
+	second), without its drivers/ferro and with its own copies of the two
+	files integrate hooks, so that nothing is written through a link."""
+	subprocess.run(['cp', '-al', src, kdir], check=True)
+	for rel in ('drivers/Kconfig', 'drivers/Makefile'):
+		shutil.copy(os.path.join(src, rel), os.path.join(kdir, rel) + '.tmp')
+		os.replace(os.path.join(kdir, rel) + '.tmp', os.path.join(kdir, rel))
+	if os.path.lexists(os.path.join(kdir, 'drivers', 'ferro')):
+		os.unlink(os.path.join(kdir, 'drivers', 'ferro'))
+
+
 def snapshot(kdir: str) -> dict:
 	"""What integrate would change: the two hooked files and drivers/ferro."""
 	out = {}
@@ -87,12 +99,9 @@ class Probes(unittest.TestCase):
 		src = kernel_source()
 		with tempfile.TemporaryDirectory(dir=os.path.dirname(src)) as tmp:
 			kdir, out = os.path.join(tmp, 'linux'), os.path.join(tmp, 'build')
-			subprocess.run(['cp', '-al', src, kdir], check=True)
+			linked_tree(src, kdir)
 			os.unlink(os.path.join(kdir, 'rust', 'kernel', 'xarray.rs'))
-			ferro = os.path.join(kdir, 'drivers', 'ferro')
-			if os.path.lexists(ferro):
-				os.unlink(ferro)
-			os.symlink(TOP, ferro)
+			os.symlink(TOP, os.path.join(kdir, 'drivers', 'ferro'))
 			os.makedirs(out)
 			shutil.copy(os.path.join(build_dir('m'), '.config'), out)
 			p = subprocess.run(['make', '-s', '-C', kdir, f'O={out}', 'ARCH=arm64',
@@ -273,18 +282,12 @@ class Refused(unittest.TestCase):
 		self.assertIn('no "pub struct MiscDeviceRegistration" in rust/kernel/miscdevice.rs', out)
 
 	def test_7_3_with_rust_off(self):
-		"""The pinned tree, linked file by file into a scratch directory (a
-		copy in a second), configured in place with CONFIG_RUST off."""
+		"""The pinned tree (linked_tree), configured in place with
+		CONFIG_RUST off."""
 		src = kernel_source()
 		with tempfile.TemporaryDirectory(dir=os.path.dirname(src)) as tmp:
 			kdir = os.path.join(tmp, 'linux')
-			subprocess.run(['cp', '-al', src, kdir], check=True)
-			for rel in ('drivers/Kconfig', 'drivers/Makefile'):
-				# Own copies: integrate must not write through a link.
-				shutil.copy(os.path.join(src, rel), os.path.join(kdir, rel) + '.tmp')
-				os.replace(os.path.join(kdir, rel) + '.tmp', os.path.join(kdir, rel))
-			if os.path.lexists(os.path.join(kdir, 'drivers', 'ferro')):
-				os.unlink(os.path.join(kdir, 'drivers', 'ferro'))
+			linked_tree(src, kdir)
 			with open(os.path.join(build_dir('m'), '.config')) as f:
 				config = f.read().replace('CONFIG_RUST=y\n', '# CONFIG_RUST is not set\n')
 			with open(os.path.join(kdir, '.config'), 'w') as f:
