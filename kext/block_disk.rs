@@ -134,7 +134,7 @@ impl<T: Operations> Disk<T> {
         let mut w = kernel::str::NullTerminatedFormatter::new(&mut buf)
             .ok_or(EINVAL)
             .map_err(undo)?;
-        fmt::Write::write_fmt(&mut w, name).map_err(|_| undo(ENAMETOOLONG))?;
+        fmt::Write::write_fmt(&mut w, name).map_err(|_| undo(name_too_long()))?;
         // SAFETY: `gendisk` is valid and not yet visible to anyone else.
         unsafe {
             (*gendisk).fops = &ops.0;
@@ -169,4 +169,18 @@ impl<T: Operations> Drop for Disk<T> {
         // longer uses it.
         drop(unsafe { T::QueueData::from_foreign(data) });
     }
+}
+
+/// `ENAMETOOLONG`, which Linux 7.2's `kernel::error::code` lacks
+/// (`kext/compat.rs`).
+#[cfg(CONFIG_FERRO_KCRATE_ERRNO_ENAMETOOLONG)]
+fn name_too_long() -> Error {
+    ENAMETOOLONG
+}
+
+/// `ENAMETOOLONG`, which Linux 7.2's `kernel::error::code` lacks
+/// (`kext/compat.rs`).
+#[cfg(not(CONFIG_FERRO_KCRATE_ERRNO_ENAMETOOLONG))]
+fn name_too_long() -> Error {
+    Error::from_errno(-(bindings::ENAMETOOLONG as i32))
 }

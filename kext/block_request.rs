@@ -98,13 +98,14 @@ impl<T: Operations> RequestExt for Request<T> {
             let b = unsafe { &*bio };
             // The iterator is copied, as `bio_for_each_segment` does.
             let (vecs, mut iter, next) = (b.bi_io_vec, b.bi_iter, b.bi_next);
+            let mut done = bvec_done(&iter);
             while iter.bi_size > 0 {
                 // SAFETY: `bi_idx` indexes the bio's vector while
                 // `bi_size` is not zero (the block layer's invariant).
                 let bv = unsafe { *vecs.add(iter.bi_idx as usize) };
-                let offset = bv.bv_offset as usize + iter.bi_offset as usize;
+                let offset = bv.bv_offset as usize + done as usize;
                 let in_page = offset % PAGE_SIZE;
-                let len = (bv.bv_len - iter.bi_offset)
+                let len = (bv.bv_len - done)
                     .min(iter.bi_size)
                     .min((PAGE_SIZE - in_page) as u32);
                 // SAFETY: A bio vector's pages are consecutive `struct page`s
@@ -118,10 +119,10 @@ impl<T: Operations> RequestExt for Request<T> {
                 drop(seg);
                 pos += u64::from(len);
                 iter.bi_size -= len;
-                iter.bi_offset += len;
-                if iter.bi_offset == bv.bv_len {
+                done += len;
+                if done == bv.bv_len {
                     iter.bi_idx += 1;
-                    iter.bi_offset = 0;
+                    done = 0;
                 }
             }
             bio = next;
@@ -215,4 +216,18 @@ impl Drop for Segment<'_> {
         // mapped; `kunmap_local` accepts any address within it.
         unsafe { bindings::kunmap_local(self.addr.cast()) };
     }
+}
+
+/// The bytes of the current `bio_vec` an iterator has done: `bi_offset` in
+/// Linux 7.3, `bi_bvec_done` before (`kext/compat.rs`).
+#[cfg(CONFIG_FERRO_KCRATE_BVEC_ITER_OFFSET)]
+fn bvec_done(iter: &bindings::bvec_iter) -> u32 {
+    iter.bi_offset
+}
+
+/// The bytes of the current `bio_vec` an iterator has done: `bi_offset` in
+/// Linux 7.3, `bi_bvec_done` before (`kext/compat.rs`).
+#[cfg(not(CONFIG_FERRO_KCRATE_BVEC_ITER_OFFSET))]
+fn bvec_done(iter: &bindings::bvec_iter) -> u32 {
+    iter.bi_bvec_done
 }

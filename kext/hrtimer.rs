@@ -106,9 +106,19 @@ impl<T: Expired> RearmTimer<T> {
         // which is `#[repr(C)]`; `Opaque` is `#[repr(transparent)]`.
         let this = unsafe { &*timer.cast::<Self>() };
         T::expired(this);
-        bindings::hrtimer_restart::HRTIMER_NORESTART
+        NORESTART
     }
 }
+
+/// `HRTIMER_NORESTART`: bindgen makes `enum hrtimer_restart` a new type in
+/// Linux 7.3, a plain constant before (`kext/compat.rs`).
+#[cfg(CONFIG_FERRO_KCRATE_HRTIMER_RESTART)]
+const NORESTART: bindings::hrtimer_restart = bindings::hrtimer_restart::HRTIMER_NORESTART;
+
+/// `HRTIMER_NORESTART`: bindgen makes `enum hrtimer_restart` a new type in
+/// Linux 7.3, a plain constant before (`kext/compat.rs`).
+#[cfg(not(CONFIG_FERRO_KCRATE_HRTIMER_RESTART))]
+const NORESTART: bindings::hrtimer_restart = bindings::hrtimer_restart_HRTIMER_NORESTART;
 
 #[pinned_drop]
 impl<T: Expired> PinnedDrop for RearmTimer<T> {

@@ -8,7 +8,7 @@
 //! cpufreq driver registered with no policy. The cpufreq `init` callback then
 //! only attaches a policy to the domain of its CPU.
 
-use crate::opp_table::table_of_cpumask;
+use crate::{compat, opp_table::table_of_cpumask};
 use kernel::{
     clk::Clk,
     cpu::{self, CpuId},
@@ -187,7 +187,7 @@ fn build(dev: &Device, cpu: CpuId, cpu_dev: &Device, source: OppSource) -> Resul
             dev,
             id,
             "its OPP table has no usable OPPs",
-            ENODATA,
+            compat::enodata(),
             false,
         ));
     }

@@ -21,6 +21,8 @@
 //! and each policy's `init` takes its own reference to its CPUs' table, as
 //! `rcpufreq_dt` does.
 
+#[path = "../../kext/compat.rs"]
+mod compat;
 mod domain;
 #[path = "../../kext/opp_table.rs"]
 mod opp_table;
@@ -63,7 +65,7 @@ impl kernel::InPlaceModule for FerroCpufreqModule {
     }
 }
 
-kernel::of_device_table!(
+compat::of_device_table!(
     OF_TABLE,
     <FerroCpufreq as platform::Driver>::IdInfo,
     [(of::DeviceId::new(c"ferro,cpufreq"), ())]

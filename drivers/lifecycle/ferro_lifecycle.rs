@@ -23,31 +23,40 @@ use kernel::{
     prelude::*,
 };
 
+#[path = "../../kext/compat.rs"]
+mod compat;
 mod record;
 #[path = "../../kext/stacktrace.rs"]
 mod stacktrace;
 #[path = "../../kext/system_state.rs"]
 mod system_state;
 
+use compat::{ParamFlag, ParamValue};
 use record::{Event, Text, EXIT_ENTRY, INIT_ENTRY};
 
-module! {
-    type: Lifecycle,
-    name: "ferro_lifecycle",
-    authors: ["The Ferro developers"],
-    description: "Records how C enters a Rust module, built in or loadable",
-    license: "GPL",
-    params: {
-        stack_depth: u32 {
-            default: 16,
-            description: "Frames of the caller's stack to record (1..32)",
-        },
-        dump_stack: bool {
-            default: false,
-            description: "Also print the kernel's stack dump at init and exit",
-        },
-    },
+/// The module, given the type of an on/off parameter and its "off".
+macro_rules! lifecycle_module {
+    ($flag:ident, $off:tt) => {
+        module! {
+            type: Lifecycle,
+            name: "ferro_lifecycle",
+            authors: ["The Ferro developers"],
+            description: "Records how C enters a Rust module, built in or loadable",
+            license: "GPL",
+            params: {
+                stack_depth: u32 {
+                    default: 16,
+                    description: "Frames of the caller's stack to record (1..32)",
+                },
+                dump_stack: $flag {
+                    default: $off,
+                    description: "Also print the kernel's stack dump at init and exit",
+                },
+            },
+        }
+    };
 }
+compat::with_param_flag!(lifecycle_module);
 
 // The init record, rendered as text when init runs: symbols are resolved
 // then, because a module's `.init.text` is freed once its init returns.
@@ -67,7 +76,7 @@ struct Params {
 
 impl Params {
     fn get() -> Result<Self> {
-        let value = module_parameters::stack_depth.value();
+        let value = module_parameters::stack_depth.get();
         let stack_depth = check_stack_depth(value).inspect_err(|_| {
             pr_err!(
                 "stack_depth={} is out of range (1..{})\n",
@@ -77,7 +86,7 @@ impl Params {
         })?;
         Ok(Self {
             stack_depth,
-            dump_stack: module_parameters::dump_stack.value(),
+            dump_stack: module_parameters::dump_stack.is_on(),
         })
     }
 }

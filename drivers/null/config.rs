@@ -18,6 +18,15 @@ const MAX: u64 = u64::MAX;
 /// how a log line says it) and description.
 macro_rules! settings {
     ($callback:ident) => {
+        $crate::compat::with_param_flag! { $crate::config::settings_rows, $callback }
+    };
+}
+pub(crate) use settings;
+
+/// The rows of [`settings!`], given the type and "off" of an on/off
+/// parameter (`compat::with_param_flag!`).
+macro_rules! settings_rows {
+    ($flag:ident, $off:tt, $callback:ident) => {
         $callback! {
             0 capacity_mb: u64 = 1024, 1..=1_048_576, "1..1048576 (MiB)",
                 "Capacity of each device in MiB (1..1048576)";
@@ -31,7 +40,7 @@ macro_rules! settings {
                 "Completion: 0 in queue_rq, 1 block softirq, 2 timer";
             5 completion_nsec: u64 = 10000, 0..=MAX, "a number",
                 "Delay of the timer completion in ns (1000..1000000000)";
-            6 memory_backed: bool = false, 0..=1, "0 or 1",
+            6 memory_backed: $flag = $off, 0..=1, "0 or 1",
                 "Keep written data in memory";
             7 fail_every: u64 = 0, 0..=MAX, "a number",
                 "Fail every Nth read or write with an I/O error (0: never)";
@@ -42,7 +51,7 @@ macro_rules! settings {
         }
     };
 }
-pub(crate) use settings;
+pub(crate) use settings_rows;
 
 /// How a request completes once `queue_rq` has done its work.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -5,12 +5,12 @@
 //! to its `power` adds the device.
 
 use crate::{
+    compat::configfs_attrs,
     config::{settings, Config, NAMES},
     Device,
 };
 use kernel::{
     configfs::{self, AttributeOperations},
-    configfs_attrs,
     fmt::Write as _,
     new_mutex,
     page::PAGE_SIZE,

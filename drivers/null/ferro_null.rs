@@ -15,6 +15,8 @@
 mod block_disk;
 #[path = "../../kext/block_request.rs"]
 mod block_request;
+#[path = "../../kext/compat.rs"]
+mod compat;
 mod config;
 mod configfs;
 #[path = "../../kext/hrtimer.rs"]
@@ -24,6 +26,7 @@ mod timer;
 
 use block_disk::{BlockOps, Disk, Limits};
 use block_request::{Op, RequestExt};
+use compat::ParamValue;
 use config::{settings, Completion, Config};
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::{
@@ -62,7 +65,7 @@ settings!(null_module);
 
 /// The disks' block device operations: they name this module, so an open
 /// device keeps it loaded.
-static BLOCK_OPS: BlockOps = BlockOps::new(kernel::module::this_module::<LocalModule>().as_ptr());
+static BLOCK_OPS: BlockOps = BlockOps::new(compat::this_module().as_ptr());
 
 // Device numbers in use: bit N is `/dev/ferro_nullb<N>`.
 kernel::sync::global_lock! {
@@ -122,7 +125,7 @@ impl Queue {
                 .store
                 .zero(sector << kernel::block::SECTOR_SHIFT, u64::from(bytes)),
             Op::Read | Op::Write | Op::Flush | Op::Discard | Op::WriteZeroes => Ok(()),
-            Op::Other => Err(EOPNOTSUPP),
+            Op::Other => Err(compat::eopnotsupp()),
         }
     }
 }
@@ -231,12 +234,12 @@ fn parameters() -> Result<(u32, Config)> {
     /// The [`Config`] of the module parameters' values.
     macro_rules! given {
         ($($id:tt $name:ident: $ty:ident = $default:tt, $lo:tt..=$hi:tt, $rule:tt, $desc:tt;)*) => {
-            Config { $($name: u64::from(module_parameters::$name.value()),)* }
+            Config { $($name: u64::from(module_parameters::$name.get()),)* }
         };
     }
     let config = settings!(given);
     config.check("parameter")?;
-    let nr_devices = module_parameters::nr_devices.value();
+    let nr_devices = module_parameters::nr_devices.get();
     if nr_devices > config::MAX_DEVICES {
         pr_err!("invalid parameter nr_devices={nr_devices}: must be 0..64\n");
         return Err(EINVAL);

@@ -12,11 +12,10 @@
 //! taken while the lock is held keeps every other queue spinning
 //! (Documentation/drivers/null.rst, "Performance").
 
-use crate::block_request::Segment;
+use crate::{block_request::Segment, compat::local_interrupt_disable};
 use core::mem::MaybeUninit;
 use kernel::{
     alloc::flags::{__GFP_NOWARN, __GFP_ZERO, GFP_NOWAIT},
-    interrupt::local_interrupt_disable,
     page::PAGE_SIZE,
     prelude::*,
     xarray::{self, XArray},

@@ -11,14 +11,14 @@
 //! (`kext/hrtimer.rs`), started from `queue_rq` and re-armed by its owner.
 
 use crate::{
+    compat::{new_spinlock_irq, SpinLockIrq},
     end,
     hrtimer::{monotonic_ns, Expired, RearmTimer},
 };
 use kernel::{
     block::mq::{Operations, Request},
-    new_spinlock_irq,
     prelude::*,
-    sync::{aref::ARef, SpinLockIrq},
+    sync::aref::ARef,
 };
 
 /// A place in the ring: empty, or `(deadline in ns, request)`.

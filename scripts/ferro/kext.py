@@ -9,7 +9,17 @@ second line says what it becomes upstream:
     a new module of the kernel crate: the file, with ``pub(crate)`` made
     ``pub``, and a ``pub mod`` line in its parent module;
 ``// kext-upstream: fixed by kext/<fix>.patch``
-    a workaround for a kernel-crate bug whose fix is that patch.
+    a workaround for a kernel-crate bug whose fix is that patch;
+``// kext-upstream: none, <why>``
+    shims for the older kernels Ferro supports (kext/compat.rs), which go
+    when those kernels do.
+
+Where the kernel crate's API shape differs between the kernels Ferro
+supports, kext/ (and only kext/) has an item for each shape, under
+``#[cfg(CONFIG_FERRO_KCRATE_<NAME>)]`` and ``#[cfg(not(...))]``, the
+probes of kext/Kconfig. The series is for the newest kernel, where every
+probe holds: resolve_cfgs() keeps the first and drops the second, and
+resolve_kconfig() drops the probes from the drivers' ``depends on``.
 
 Each kext/<fix>.patch fixes a kernel-crate bug (a subject line, a blank
 line, the message, a ``---`` line and a unified diff against the kernel
@@ -26,11 +36,13 @@ import re
 import sys
 from typing import List, NamedTuple, Optional
 
+from ferro import tree
+
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 KEXT = os.path.join(TOP, 'kext')
 
 _HEADER = re.compile(r'^// kext-upstream: (?:(?P<module>rust/kernel/[a-z0-9_/]+\.rs)|'
-		     r'fixed by kext/(?P<fix>[a-z0-9-]+\.patch))$', re.M)
+		     r'fixed by kext/(?P<fix>[a-z0-9-]+\.patch)|none, (?P<compat>.+))$', re.M)
 _INCLUDE = re.compile(r'^#\[path = "\.\./\.\./kext/(?P<file>[a-z0-9_]+)\.rs"\]\n'
 		      r'mod (?P<name>[a-z0-9_]+);\n', re.M)
 _MOD = re.compile(r'^(?:pub )?mod ([a-z0-9_]+);$')
@@ -46,6 +58,12 @@ class Piece(NamedTuple):
 	path: str		# kext/<name>.rs
 	module: Optional[str]	# rust/kernel/... for a module piece
 	fix: Optional[str]	# kext/<fix>.patch for a bug workaround
+	compat: bool = False	# shims for older kernels
+
+	@property
+	def kind(self) -> str:
+		"""module, workaround or compat."""
+		return 'module' if self.module else 'compat' if self.compat else 'workaround'
 
 	def kernel_path(self) -> str:
 		"""The piece's path in the kernel crate, as a Rust path."""
@@ -72,11 +90,13 @@ def pieces(top: str = TOP) -> List[Piece]:
 		m = _HEADER.match(lines[1])
 		if not m:
 			raise KextError(f'kext/{fn}: the second line must be '
-					'"// kext-upstream: rust/kernel/<path>.rs" or '
-					'"// kext-upstream: fixed by kext/<fix>.patch"')
+					'"// kext-upstream: rust/kernel/<path>.rs", '
+					'"// kext-upstream: fixed by kext/<fix>.patch" or '
+					'"// kext-upstream: none, <why>"')
 		if m['fix'] and not os.path.isfile(os.path.join(kext, m['fix'])):
 			raise KextError(f'kext/{fn}: kext/{m["fix"]} does not exist')
-		out.append(Piece(fn[:-3], path, m['module'], m['fix'] and f'kext/{m["fix"]}'))
+		out.append(Piece(fn[:-3], path, m['module'], m['fix'] and f'kext/{m["fix"]}',
+				 bool(m['compat'])))
 	return out
 
 
@@ -86,9 +106,63 @@ def fixes(top: str = TOP) -> List[str]:
 	return sorted(fn[:-len('.patch')] for fn in os.listdir(kext) if fn.endswith('.patch'))
 
 
+_CFG_ON = re.compile(r'^\s*#\[cfg\(CONFIG_FERRO_KCRATE_\w+\)\]$')
+_CFG_OFF = re.compile(r'^\s*#\[cfg\(not\(CONFIG_FERRO_KCRATE_\w+\)\)\]$')
+
+
+def resolve_cfgs(text: str) -> str:
+	"""A kext/ source as on a tree where every probe holds: the
+	``#[cfg(CONFIG_FERRO_KCRATE_*)]`` lines go, and so does each item under
+	``#[cfg(not(CONFIG_FERRO_KCRATE_*))]``, with the comments and
+	attributes above it (rustfmt's layout: the item ends where its brackets close on
+	a line ending in ``;`` or ``}``)."""
+	lines = text.split('\n')
+	out: List[str] = []
+	i = 0
+	while i < len(lines):
+		line = lines[i]
+		if _CFG_ON.match(line):
+			i += 1
+			continue
+		if not _CFG_OFF.match(line):
+			out.append(line)
+			i += 1
+			continue
+		while out and re.match(r'^\s*(//|#\[)', out[-1]):
+			out.pop()
+		depth = 0
+		i += 1
+		while i < len(lines):
+			body = lines[i].split('//')[0] if not lines[i].lstrip().startswith('#') else ''
+			depth += sum(body.count(c) for c in '([{') - sum(body.count(c) for c in ')]}')
+			i += 1
+			if depth == 0 and body.rstrip().endswith((';', '}')):
+				break
+		if out and out[-1] == '' and i < len(lines) and lines[i] == '':
+			i += 1
+	return '\n'.join(out)
+
+
+def resolve_kconfig(text: str) -> str:
+	"""A driver's Kconfig as on a tree where every probe holds: each
+	``depends on`` keeps only its top-level ``&&`` operands that are
+	neither a probe nor a probe ``|| ...``; a line left empty goes."""
+	text = re.sub(r'\\\n\s*', ' ', text)
+	out = []
+	for line in text.split('\n'):
+		if line.startswith('\tdepends on '):
+			keep = [c for c in tree.conjuncts(line[len('\tdepends on '):])
+				if not re.match(r'^FERRO_KCRATE_\w+( \|\||$)', c)]
+			if not keep:
+				continue
+			line = '\tdepends on ' + ' && '.join(keep)
+		out.append(line)
+	return '\n'.join(out)
+
+
 def upstream_text(piece: Piece) -> str:
 	"""The piece as a module of the kernel crate."""
-	first, _, rest = _read(piece.path).split('\n', 2)
+	first, _, rest = resolve_cfgs(_read(piece.path)).split('\n', 2)
 	return first + '\n' + re.sub(r'\bpub\(crate\)', 'pub', rest)
 
 
@@ -209,6 +283,10 @@ def main(argv=None) -> int:
 	i.add_argument('tree')
 	u = sub.add_parser('use-upstream', help='rewrite a driver source file in place')
 	u.add_argument('files', nargs='+')
+	r = sub.add_parser('resolved', help="a workaround or compat piece, every probe holding")
+	r.add_argument('name')
+	k = sub.add_parser('resolve-kconfig', help="a driver's Kconfig without the probes, in place")
+	k.add_argument('files', nargs='+')
 	args = p.parse_args(argv)
 	try:
 		all_pieces = pieces()
@@ -218,7 +296,18 @@ def main(argv=None) -> int:
 			for fix in all_fixes:
 				print(fix, 'fix', f'kext/{fix}.patch')
 			for x in all_pieces:
-				print(x.name, 'module' if x.module else 'workaround', x.module or x.fix)
+				print(x.name, x.kind, x.module or x.fix or f'kext/{x.name}.rs')
+			return 0
+		if args.cmd == 'resolve-kconfig':
+			for path in args.files:
+				text = resolve_kconfig(_read(path))
+				with open(path, 'w') as f:
+					f.write(text)
+			return 0
+		if args.cmd == 'resolved':
+			if args.name not in by_name:
+				raise KextError(f'no piece kext/{args.name}.rs')
+			sys.stdout.write(resolve_cfgs(_read(by_name[args.name].path)))
 			return 0
 		if args.cmd == 'use-upstream':
 			for path in args.files:

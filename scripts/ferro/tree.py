@@ -28,7 +28,7 @@ from ferro import kbuild, registry
 from ferro.board import TOP
 
 # The kernels make check builds and boots Ferro on (Documentation/building.rst).
-SUPPORTED = ((7, 3),)
+SUPPORTED = ((7, 3), (7, 2))
 
 
 class TreeError(Exception):
@@ -62,6 +62,23 @@ def probes(top: str = TOP) -> Dict[str, Probe]:
 		raise TreeError(f'kext/Kconfig: {sorted(set(declared) - set(out))} are not probes of '
 				'the form def_bool $(success,[! ]grep -qs "<text>" $(srctree)/<file>) '
 				'with a help text')
+	return out
+
+
+_CFG = re.compile(r'^#\[cfg\((not\()?CONFIG_(FERRO_KCRATE_\w+)\)?\)\]$', re.M)
+
+
+def compat_cfgs(top: str = TOP) -> Dict[str, Tuple[str, str]]:
+	"""The probes kext/'s shims are chosen by: per symbol, a file with an
+	item for the 7.3 shape (cfg) and one for the older (cfg(not)), or ''."""
+	out: Dict[str, Tuple[str, str]] = {}
+	kext = os.path.join(top, 'kext')
+	for fn in sorted(os.listdir(kext)):
+		if fn.endswith('.rs'):
+			with open(os.path.join(kext, fn)) as f:
+				for m in _CFG.finditer(f.read()):
+					on, off = out.get(m[2], ('', ''))
+					out[m[2]] = (on, f'kext/{fn}') if m[1] else (f'kext/{fn}', off)
 	return out
 
 
@@ -145,7 +162,7 @@ class _Expr:
 		return self.value(left)
 
 
-def _conjuncts(expr: str) -> List[str]:
+def conjuncts(expr: str) -> List[str]:
 	"""The top-level `&&` operands of an expression."""
 	out, depth, start = [], 0, 0
 	for i, c in enumerate(expr):
@@ -161,14 +178,14 @@ def depends(top: str, name: str) -> List[str]:
 	"""The `depends on` operands of drivers/<name>/Kconfig's FERRO_<NAME>,
 	each top-level `&&` operand on its own."""
 	with open(os.path.join(top, 'drivers', name, 'Kconfig')) as f:
-		text = f.read()
+		text = re.sub(r'\\\n\s*', ' ', f.read())	# continued lines
 	m = re.search(rf'^config FERRO_{name.upper()}\n((?:\t.*\n|\n)*)', text, re.M)
 	if not m:
 		raise TreeError(f'drivers/{name}/Kconfig has no config FERRO_{name.upper()}')
 	out = []
 	for line in m[1].splitlines():
 		if line.startswith('\tdepends on '):
-			out += _conjuncts(line[len('\tdepends on '):])
+			out += conjuncts(line[len('\tdepends on '):])
 	return out
 
 
@@ -330,14 +347,19 @@ def check(kdir: str, top: str = TOP, only: Optional[List[str]] = None,
 			probe = [found[s] for s in syms if s in found]
 			if (not path and not probe) or _Expr(dep, value).parse():
 				continue	# without a configuration only the probes count
-			if probe:
-				why += [f'the tree has{" an older form: " if p.absent else " no "}'
-					f'"{p.pattern}" in {p.path} ({p.symbol}, kext/Kconfig)'
-					for p in probe if not holds[p.symbol]]
-			else:
-				have = ', '.join(f'CONFIG_{s}={config.get(s, "n")}' if config.get(s)
-						 else f'CONFIG_{s} is not set' for s in syms)
+			lacks = [f'the tree has{" an older form: " if p.absent else " no "}'
+				 f'"{p.pattern}" in {p.path} ({p.symbol}, kext/Kconfig)'
+				 for p in probe if not holds[p.symbol]]
+			others = [s for s in syms if s not in found]
+			have = ', '.join(f'CONFIG_{s}={config.get(s, "n")}' if config.get(s)
+					 else f'CONFIG_{s} is not set' for s in others)
+			if not others:
+				why += lacks
+			elif not probe:
 				why.append(f'needs "{dep}"; the configuration has {have} '
 					   f'(drivers/{name}/Kconfig says why)')
+			else:
+				why.append(f'needs "{dep}": {"; ".join(lacks)}, and the configuration '
+					   f'has {have} (drivers/{name}/Kconfig says why)')
 		drivers[name] = why
 	return Report(kdir, src, ver, path, problems, drivers, notes)

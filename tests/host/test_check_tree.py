@@ -81,12 +81,34 @@ class Probes(unittest.TestCase):
 		for p in found.values():
 			self.assertTrue(tree.probe_holds(src, p), f'{p.symbol}: no "{p.pattern}" in {p.path}')
 
-	def test_every_probe_is_used_by_a_driver(self):
+	def test_every_probe_is_used(self):
+		"""A probe is a driver's Kconfig dependency (an abstraction it needs)
+		or the cfg of kext/'s shims (an API shape), both ways round; only
+		kext/ has the cfgs."""
 		used = set()
 		for name in registry.names():
 			for dep in tree.depends(TOP, name):
 				used |= set(re.findall(r'FERRO_KCRATE_\w+', dep))
-		self.assertEqual(used, set(tree.probes()))
+		shims = tree.compat_cfgs()
+		self.assertEqual(used | set(shims), set(tree.probes()))
+		for sym, (on, off) in shims.items():
+			self.assertTrue(on and off, f'{sym}: a shim for one shape only ({on or off})')
+		for d, _, files in os.walk(os.path.join(TOP, 'drivers')):
+			for fn in files:
+				with open(os.path.join(d, fn)) as f:
+					self.assertNotIn('CONFIG_FERRO_KCRATE', f.read(), os.path.join(d, fn))
+
+	def test_the_out_of_tree_cfgs_are_the_probes(self):
+		"""scripts/kcrate-cfgs, which Ferro's Makefile runs out of tree,
+		gives the cfgs of exactly the probes that hold: on 7.3 all, on 7.2
+		the abstractions but not the shapes."""
+		for src in (kernel_source(), pinned('7.2')):
+			p = run(os.path.join(TOP, 'scripts', 'kcrate-cfgs'), src)
+			self.assertEqual(p.returncode, 0, p.stderr)
+			want = {f'--cfg=CONFIG_{s}' for s, pr in tree.probes().items()
+				if tree.probe_holds(src, pr)}
+			self.assertEqual(set(p.stdout.split()), want, src)
+		self.assertLess(len(want), len(tree.probes()))
 
 	def test_kconfig_sets_each_probe_in_a_build(self):
 		config = tree.read_config(build_dir('m'))[1]
@@ -140,7 +162,7 @@ class Expressions(unittest.TestCase):
 			self.assertEqual(tree._Expr(expr, v).parse(), want, expr)
 
 	def test_conjuncts(self):
-		self.assertEqual(tree._conjuncts('A && (B || C) && D!=y'), ['A', '(B || C)', 'D!=y'])
+		self.assertEqual(tree.conjuncts('A && (B || C) && D!=y'), ['A', '(B || C)', 'D!=y'])
 
 	def test_unreadable(self):
 		with self.assertRaises(tree.TreeError):
@@ -229,25 +251,31 @@ class CheckTree(unittest.TestCase):
 		self.assertTrue(can_build(p.stdout, 'phy'), p.stdout)
 		self.assertRegex(p.stdout, r'cpufreq +cannot be built:\n +- the tree has no')
 
-	def test_linux_7_2_names_each_older_api(self):
-		"""Debian's 7.2, tried: what its kernel crate has in an older shape,
-		per driver (the phylib bindings Ferro uses are the same)."""
-		env = dict(kbuild.toolchain_env(), FERRO_TRY_KERNEL='1')
-		p = subprocess.run([CHECK, '--no-toolchain', pinned('7.2')], capture_output=True,
-				   text=True, env=env)
+	def test_linux_7_2_takes_every_driver(self):
+		"""Debian's 7.2: every driver, through kext/compat.rs's shims for
+		each API whose shape differs, and those are exactly the probes that
+		do not hold there."""
+		src = pinned('7.2')
+		p = run(CHECK, '--no-toolchain', src)
 		self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
-		self.assertTrue(can_build(p.stdout, 'phy'), p.stdout)
-		blocks = {name: re.search(rf'(?ms)^  DRIVER  {name} +cannot be built:\n(.*?)(?=^  DRIVER|\Z)',
-					  p.stdout) for name in ('lifecycle', 'cpufreq', 'null')}
-		for name, want in (('lifecycle', ('PARAM_BOOL', 'PARAM_VALUE')),
-				   ('cpufreq', ('OF_TABLE', 'ERRNO_ENODATA')),
-				   ('null', ('IRQ_DISABLE', 'SPINLOCK_IRQ', 'THIS_MODULE',
-					     'BVEC_ITER_OFFSET', 'HRTIMER_RESTART'))):
-			self.assertIsNotNone(blocks[name], p.stdout)
-			for probe in want:
-				self.assertIn(f'(FERRO_KCRATE_{probe}, kext/Kconfig)', blocks[name][1], name)
-		self.assertIn('the tree has an older form: "module_table_name" in rust/kernel/of.rs',
-			      p.stdout)
+		for name in registry.names():
+			self.assertTrue(can_build(p.stdout, name), p.stdout)
+		older = {s for s, pr in tree.probes().items() if not tree.probe_holds(src, pr)}
+		self.assertEqual(older, set(tree.compat_cfgs()))
+
+	def test_linux_7_2_spinlock_irq_needs_out_of_line_irqsave(self):
+		"""On 7.2 ferro_null's SpinLockIrq shim calls spin_lock_irqsave's
+		out-of-line function: a configuration that inlines it cannot take
+		the driver, and says so."""
+		src = pinned('7.2')
+		with tempfile.TemporaryDirectory() as tmp:
+			out = o_dir(tmp, src, 'CONFIG_RUST=y\nCONFIG_BLK_DEV=y\nCONFIG_CONFIGFS_FS=y\n'
+				    'CONFIG_INLINE_SPIN_LOCK_IRQSAVE=y\n')
+			p = run(CHECK, '--no-toolchain', '--only', 'null', out)
+		self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+		self.assertRegex(p.stdout, r'null +cannot be built:\n +- needs "FERRO_KCRATE_SPINLOCK_IRQ '
+				 r'\|\| \(!PREEMPT_RT .*": the tree has no "pub type SpinLockIrq" .*'
+				 r'CONFIG_INLINE_SPIN_LOCK_IRQSAVE=y')
 
 	def test_not_a_tree(self):
 		with tempfile.TemporaryDirectory() as tmp:

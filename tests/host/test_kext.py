@@ -58,8 +58,39 @@ class Pieces(unittest.TestCase):
 				       .splitlines() if line.startswith('//!'))
 			if p.module:
 				self.assertIn('candidate for upstream', doc, p.path)
+			elif p.compat:
+				self.assertIn('whole file goes when Ferro drops Linux 7.2', doc, p.path)
 			else:
 				self.assertIn(p.fix, doc, f'{p.path} does not name its fix')
+
+	def test_resolved_for_the_newest_kernel(self):
+		"""The series' kext/ sources, every probe holding: none of the
+		older shapes' items is left, and the newer ones are."""
+		older = ('#[cfg(', 'iter.bi_bvec_done', 'hrtimer_restart_HRTIMER_NORESTART',
+			 'from_errno', 'SpinLockIrqBackend', 'crate::THIS_MODULE', '::+! { u8, 0',
+			 'LocalInterruptDisabled', 'MODULE_ $table')
+		newer = {'compat': ('kernel::module::this_module::<crate::LocalModule>()',
+				    'pub(crate) use kernel::{new_spinlock_irq, sync::SpinLockIrq};',
+				    'pub(crate) use kernel::interrupt::local_interrupt_disable;',
+				    '{ bool, false'),
+			 'block_request': ('iter.bi_offset',),
+			 'hrtimer': ('bindings::hrtimer_restart::HRTIMER_NORESTART;',),
+			 'block_disk': ('    ENAMETOOLONG\n',)}
+		by_name = {p.name: p for p in kext.pieces()}
+		for name, want in newer.items():
+			text = kext.resolve_cfgs(read(os.path.relpath(by_name[name].path, TOP)))
+			for w in want:
+				self.assertIn(w, text, name)
+			for o in older:
+				self.assertNotIn(o, text, name)
+
+	def test_resolved_kconfig(self):
+		text = ('config FERRO_X\n\tdepends on RUST && (A || B)\n'
+			'\tdepends on FERRO_KCRATE_A && FERRO_KCRATE_B\n'
+			'\tdepends on C && FERRO_KCRATE_C\n'
+			'\tdepends on FERRO_KCRATE_D || \\\n\t\t   (!E && !F)\n\thelp\n')
+		self.assertEqual(kext.resolve_kconfig(text),
+				 'config FERRO_X\n\tdepends on RUST && (A || B)\n\tdepends on C\n\thelp\n')
 
 	def test_bad_header_is_refused(self):
 		import tempfile
