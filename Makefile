@@ -14,6 +14,13 @@ ifneq ($(FERRO_WERROR),0)
 subdir-rustflags-y += -Dwarnings
 endif
 
+# The kernel crate's API shape (kext/compat.rs): in a kernel tree Kconfig
+# runs kext/Kconfig's probes and sets CONFIG_FERRO_KCRATE_*; out of tree the
+# kernel's configuration has none, so run the same probes here.
+ifneq ($(KBUILD_EXTMOD),)
+subdir-rustflags-y += $(shell $(CONFIG_SHELL) $(KBUILD_EXTMOD)/scripts/kcrate-cfgs $(srctree))
+endif
+
 obj-$(CONFIG_FERRO) += drivers/ tests/kmod/
 
 else # user entry point
@@ -22,13 +29,15 @@ FERRO_CACHE ?= $(HOME)/.cache/ferro
 export FERRO_CACHE
 BOARD ?= qemu-virt
 # KDIR: the kernel source tree to build against. Defaults to the pinned
-# Linux 7.3.4 source unpacked in the cache by scripts/fetch-kernel.
+# source of KVERSION (7.3, or 7.2) unpacked in the cache by
+# scripts/fetch-kernel.
 KDIR ?=
+KVERSION ?= 7.3
 JOBS ?= $(shell nproc)
 
 ifeq ($(KDIR),)
 PINNED := 1
-KSRC := $(shell scripts/fetch-kernel --print-dir)
+KSRC := $(shell scripts/fetch-kernel --version $(KVERSION) --print-dir)
 else
 KSRC := $(abspath $(KDIR))
 endif
@@ -101,7 +110,7 @@ deps:
 
 kernel-src: deps
 ifeq ($(PINNED),1)
-	@scripts/fetch-kernel
+	@scripts/fetch-kernel --version $(KVERSION)
 endif
 
 kernels: kernel-src

@@ -15,4 +15,5 @@ BOARD = Board(
 	dtsi='ferro.dtsi',
 	debug_kconfig=['debug.config'],
 	kasan_kconfig=['kasan.config'],
+	lean_kconfig=['lean.config'],
 )

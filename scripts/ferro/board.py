@@ -59,6 +59,11 @@ class Board:
 	# Fragments the KASAN kernel adds on top of the debug kernel's (a
 	# clang-built kernel: make kasan).
 	kasan_kconfig: List[str] = dataclasses.field(default_factory=list)
+	# Fragments a kernel of this board alone adds to `kconfig`: what it
+	# otherwise gets from its siblings' fragments in the architecture's
+	# shared kernel. The lean kernel (make check's other kernel versions)
+	# is `kconfig` plus these, and nothing of the other boards.
+	lean_kconfig: List[str] = dataclasses.field(default_factory=list)
 
 	def guest_env(self) -> str:
 		"""Kernel command-line words that reach the guest init as
@@ -71,8 +76,11 @@ class Board:
 
 	def kconfig_paths(self, variant: str = '') -> List[str]:
 		"""The fragments of a kernel variant: '' (the board's kernel),
-		'debug' (plus debug_kconfig) or 'kasan' (plus kasan_kconfig)."""
+		'debug' (plus debug_kconfig), 'kasan' (plus kasan_kconfig) or
+		'lean' (plus lean_kconfig)."""
 		files = self.kconfig
+		if variant == 'lean':
+			files = files + self.lean_kconfig
 		if variant in ('debug', 'kasan'):
 			files = files + self.debug_kconfig
 		if variant == 'kasan':

@@ -12,7 +12,7 @@ import unittest
 from typing import Dict, List, Optional, Tuple
 
 from ferro import board as boards, card, compare, debs, digest, evidence, guest, image, kbuild, \
-	ktap, registry, userland
+	ktap, registry, tree, userland
 from ferro.board import Board, TOP
 
 @dataclasses.dataclass(frozen=True)
@@ -137,13 +137,13 @@ class Tally:
 
 
 def build_all(board: Board, kdir: str, jobs: int, tally: Tally,
-	      variant: str = '') -> Dict[str, str]:
+	      variant: str = '', label: str = '') -> Dict[str, str]:
 	"""Build both modes (of the debug or KASAN kernel, with `variant`, if a
 	board of this architecture has a debug fragment); a failed build counts
-	as one failed test."""
+	as one failed test, named with `label` first."""
 	if variant and not kbuild.kernel_boards(board, variant):
 		return {}
-	what = f'{variant} build' if variant else 'build'
+	what = label + (f'{variant} build' if variant else 'build')
 	builds = {}
 	for mode in kbuild.MODES:
 		try:
@@ -153,6 +153,40 @@ def build_all(board: Board, kdir: str, jobs: int, tally: Tally,
 			print(f'  FAIL    {what} FERRO_MODE={mode}: {e}', flush=True)
 			tally.add(f'{what} FERRO_MODE={mode}', 0, 1)
 	return builds
+
+
+def other_kernels(kdir: str) -> List[str]:
+	"""The other kernel versions make check boots: on the newest kernel
+	Ferro supports, every older supported one (tree.SUPPORTED); on an older
+	one (make check KVERSION=7.2), none."""
+	ver = tree.version(tree.source_of(kdir))[:2]
+	newest = max(tree.SUPPORTED)
+	if ver != newest:
+		return []
+	return [f'{a}.{b}' for a, b in tree.SUPPORTED if (a, b) != newest]
+
+
+def lean_kernels(board: Board, versions: List[str], jobs: int, tally: Tally) -> None:
+	"""On each other kernel version, the lean kernel of the architecture's
+	board that has one (qemu-virt: its fragments alone) in both modes, every
+	driver, and its module and built-in boots."""
+	lean = [b for b in kbuild.siblings(board) if b.lean_kconfig]
+	if not lean:
+		print(f'  NOTE    no {board.arch} board has a lean kernel (lean_kconfig): '
+		      f'Linux {", ".join(versions)} not booted', flush=True)
+		return
+	for version in versions:
+		fetch = os.path.join(TOP, 'scripts', 'fetch-kernel')
+		if subprocess.run([fetch, '--version', version]).returncode != 0:
+			print(f'  FAIL    Linux {version}: scripts/fetch-kernel failed', flush=True)
+			tally.add(f'Linux {version} source', 0, 1)
+			continue
+		kdir = subprocess.run([fetch, '--version', version, '--print-dir'], check=True,
+				      capture_output=True, text=True).stdout.strip()
+		builds = build_all(lean[0], kdir, jobs, tally, 'lean', label=f'Linux {version} ')
+		boots = [dataclasses.replace(p, name=f'{version}-{p.name}')
+			 for p in boot_plans() if p.name in ('module', 'builtin')]
+		guest_boots(lean[0], builds, tally, boots)
 
 
 def debug_boots(board: Board, builds: Dict[str, str], tally: Tally, full: bool,

@@ -25,8 +25,9 @@ MODES = ('m', 'y')
 # kernel (every checker and fault injection on: make check, make stress) and
 # the KASAN kernel (the debug kernel plus KASAN, which 7.3 allows with Rust
 # only when clang builds the kernel: make kasan, in the Debian trixie root of
-# scripts/setup-chroot llvm).
-VARIANTS = ('', 'debug', 'kasan')
+# scripts/setup-chroot llvm), and the lean kernel (one board's fragments only,
+# for the other kernel versions make check boots: a board with lean_kconfig).
+VARIANTS = ('', 'debug', 'kasan', 'lean')
 
 
 
@@ -101,7 +102,10 @@ def parse_fragment(text: str) -> Dict[str, str]:
 def kernel_boards(board: Board, variant: str = '') -> List[Board]:
 	"""The boards whose fragments make the kernel: every sibling, or for the
 	debug and KASAN kernels only those that name a debug fragment (they
-	boot only on them), so the others' SoC drivers stay out."""
+	boot only on them), so the others' SoC drivers stay out; the lean
+	kernel is the board's alone."""
+	if variant == 'lean':
+		return [board] if board.lean_kconfig else []
 	return [b for b in siblings(board) if b.debug_kconfig or not variant]
 
 
@@ -376,7 +380,10 @@ def build(board: Board, mode: str, kdir: str, jobs: int, variant: str = '') -> s
 	if mode not in MODES:
 		raise BuildError(f"FERRO_MODE must be one of {', '.join(MODES)}, not '{mode}'")
 	if variant not in VARIANTS:
-		raise BuildError(f"unknown kernel variant '{variant}' (one of: debug, kasan)")
+		raise BuildError(f"unknown kernel variant '{variant}' "
+				 f"(one of: {', '.join(v for v in VARIANTS if v)})")
+	if variant == 'lean' and not kernel_boards(board, variant):
+		raise BuildError(f'board {board.name} has no lean kernel (lean_kconfig)')
 	if variant and not kernel_boards(board, variant):
 		raise BuildError(f'no board of {board.arch} has a debug fragment (debug_kconfig)')
 	check_llvm_root(variant)
