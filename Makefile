@@ -96,6 +96,8 @@ help:
 	@echo 'Variables:'
 	@echo '  KDIR=DIR      kernel source to use (default: pinned 7.3.4 in the cache);'
 	@echo '                for `modules`: a configured and built kernel'
+	@echo '  KVERSION=X.Y  the pinned kernel without KDIR: 7.3 (default) or 7.2; make check'
+	@echo '                on 7.3 also boots 7.2'"'"'s lean virt kernels'
 	@echo '  BOARD=NAME    board under boards/ (default: qemu-virt)'
 	@echo '  DRIVER=NAME   for `test`: the driver under drivers/ (default: all)'
 	@echo '  FERRO_CACHE=DIR cache for sources, tools and builds (default: ~/.cache/ferro)'

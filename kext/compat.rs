@@ -197,6 +197,11 @@ unsafe impl kernel::sync::lock::Backend for SpinLockIrqBackend {
     /// The interrupt flags `spin_lock_irqsave()` saved.
     type GuardState = kernel::ffi::c_ulong;
 
+    /// Initialises the C spinlock.
+    ///
+    /// # Safety
+    ///
+    /// As `Backend::init`: `ptr` valid for writes, `name` and `key` for ever.
     unsafe fn init(
         ptr: *mut Self::State,
         name: *const kernel::ffi::c_char,
@@ -207,6 +212,11 @@ unsafe impl kernel::sync::lock::Backend for SpinLockIrqBackend {
         unsafe { kernel::bindings::__spin_lock_init(ptr, name, key) }
     }
 
+    /// Turns local interrupts off and takes the lock; gives the saved flags.
+    ///
+    /// # Safety
+    ///
+    /// As `Backend::lock`: the lock is initialised.
     unsafe fn lock(ptr: *mut Self::State) -> Self::GuardState {
         // SAFETY: The caller has initialised the lock. Without PREEMPT_RT a
         // `spinlock_t` starts with its `raw_spinlock_t` (the cast is
@@ -214,18 +224,33 @@ unsafe impl kernel::sync::lock::Backend for SpinLockIrqBackend {
         unsafe { kernel::bindings::_raw_spin_lock_irqsave(ptr.cast()) }
     }
 
+    /// Never takes the lock.
+    ///
+    /// # Safety
+    ///
+    /// As `Backend::try_lock`: the lock is initialised.
     unsafe fn try_lock(_ptr: *mut Self::State) -> Option<Self::GuardState> {
         // Linux 7.2 exports no trylock that turns interrupts off, and Ferro
         // never tries: report the lock as contended.
         None
     }
 
+    /// Releases the lock and restores the interrupts as `lock` found them.
+    ///
+    /// # Safety
+    ///
+    /// As `Backend::unlock`: the caller holds the lock, taken by `lock`.
     unsafe fn unlock(ptr: *mut Self::State, flags: &Self::GuardState) {
         // SAFETY: The caller holds the lock, taken by `lock`, which saved
         // `flags`.
         unsafe { kernel::bindings::_raw_spin_unlock_irqrestore(ptr.cast(), *flags) }
     }
 
+    /// Lockdep's check that the lock is held.
+    ///
+    /// # Safety
+    ///
+    /// As `Backend::assert_is_held`: the lock is initialised.
     unsafe fn assert_is_held(ptr: *mut Self::State) {
         // SAFETY: The caller has initialised the lock.
         unsafe { kernel::bindings::spin_assert_is_held(ptr) }

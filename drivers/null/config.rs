@@ -13,9 +13,8 @@ pub(crate) const MAX_DEVICES: u32 = 64;
 /// The largest value of a setting without an upper bound.
 const MAX: u64 = u64::MAX;
 
-/// Every setting of a device, once: `$callback!` gets one line per setting
-/// with its attribute number, name, parameter type and default, range (and
-/// how a log line says it) and description.
+/// Every setting of a device, once: `$callback!` gets a line per setting: attribute
+/// number, name, parameter type and default, range (and how a log line says it), description.
 macro_rules! settings {
     ($callback:ident) => {
         $crate::compat::with_param_flag! { $crate::config::settings_rows, $callback }
@@ -23,8 +22,7 @@ macro_rules! settings {
 }
 pub(crate) use settings;
 
-/// The rows of [`settings!`], given the type and "off" of an on/off
-/// parameter (`compat::with_param_flag!`).
+/// [`settings!`]'s rows, given an on/off parameter's type and "off" (`compat::with_param_flag!`).
 macro_rules! settings_rows {
     ($flag:ident, $off:tt, $callback:ident) => {
         $callback! {

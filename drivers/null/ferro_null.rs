@@ -8,8 +8,7 @@
 //! injected. Devices come from the module parameters at load and from
 //! `mkdir` in `/sys/kernel/config/ferro_null/` at run time.
 //!
-//! How C enters it, from the binary and from a traced boot:
-//! Documentation/lifecycle/atlas.rst.
+//! How C enters it, from the binary and a traced boot: Documentation/lifecycle/atlas.rst.
 
 #[path = "../../kext/block_disk.rs"]
 mod block_disk;
@@ -132,8 +131,7 @@ impl Queue {
 
 /// Hands a finished request back to the block layer.
 fn end<T: Operations>(rq: ARef<Request<T>>) {
-    // Cannot fail: the driver never clones a request's `ARef`, so this one
-    // is the only one.
+    // Cannot fail: the driver never clones a request's `ARef`, so this is the only one.
     let _ = Request::end_ok(rq);
 }
 
@@ -164,17 +162,15 @@ impl Operations for NullOps {
     }
 }
 
-/// A device added to the system: its number and its disk. Dropping it
-/// removes the disk, waiting for the requests in flight, then frees the
-/// number.
+/// A device added to the system: its number and its disk. Dropping it removes the disk,
+/// waiting for the requests in flight, then frees the number.
 pub(crate) struct Device {
     pub(crate) index: u32,
     disk: Option<Disk<NullOps>>,
 }
 
 impl Device {
-    /// Adds `/dev/ferro_nullb<N>` with `config` (already validated), N the
-    /// lowest free number.
+    /// Adds `/dev/ferro_nullb<N>` with `config` (validated), N the lowest free number.
     pub(crate) fn add(config: &Config) -> Result<Self> {
         let index = {
             let mut used = INDICES.lock();
@@ -247,9 +243,8 @@ fn parameters() -> Result<(u32, Config)> {
     Ok((nr_devices, config))
 }
 
-/// The module: the configfs subsystem and the parameter devices. Fields
-/// drop in order: configfs first (it has no directories left, as each
-/// holds a module reference), then the devices.
+/// The module: the configfs subsystem and the parameter devices, dropped in that order
+/// (configfs has no directories left then, as each holds a module reference).
 #[pin_data]
 struct FerroNull {
     #[pin]

@@ -184,7 +184,11 @@ def lean_kernels(board: Board, versions: List[str], jobs: int, tally: Tally) -> 
 		kdir = subprocess.run([fetch, '--version', version, '--print-dir'], check=True,
 				      capture_output=True, text=True).stdout.strip()
 		builds = build_all(lean[0], kdir, jobs, tally, 'lean', label=f'Linux {version} ')
-		boots = [dataclasses.replace(p, name=f'{version}-{p.name}')
+		# Every check of the two plans, with the short loops: these boots
+		# are about the kernel-crate shims, not endurance.
+		short = f' ferro_stress={guest.SHORT_LOOPS}'
+		boots = [dataclasses.replace(p, name=f'{version}-{p.name}',
+					     cmdline=guest.PLAN_CMDLINE[p.plan] + short)
 			 for p in boot_plans() if p.name in ('module', 'builtin')]
 		guest_boots(lean[0], builds, tally, boots)
 

@@ -80,7 +80,13 @@ class Variants(unittest.TestCase):
 		return self.kbuild.parse_fragment(self.kbuild.fragment(self.board, 'm', variant))
 
 	def test_fragments(self):
-		plain, debug, kasan = (self.values(v) for v in self.kbuild.VARIANTS)
+		plain, debug, kasan, lean = (self.values(v) for v in self.kbuild.VARIANTS)
+		# The lean kernel is qemu-virt's fragments alone: no other board's.
+		self.assertEqual(lean.get('CONFIG_PHYLIB'), 'y')
+		self.assertEqual(lean.get('CONFIG_FERRO_NULL'), 'm')
+		self.assertNotIn('CONFIG_BCMGENET', lean)
+		self.assertEqual(plain.get('CONFIG_BCMGENET'), 'm')
+		self.assertNotIn('CONFIG_PROVE_LOCKING', lean)
 		self.assertNotIn('CONFIG_PROVE_LOCKING', plain)
 		self.assertNotIn('CONFIG_KASAN', plain)
 		self.assertEqual(debug.get('CONFIG_PROVE_LOCKING'), 'y')

@@ -48,6 +48,14 @@ def in_kernel_macro(diagnostic):
 	return n < len(lines) and re.match(r'^\s*kernel::\w+!\s*[{(]', lines[n]) is not None
 
 
+def older_kernel_shape(diagnostic):
+	"""Whether a diagnostic is rust-analyzer's note that an item of kext/
+	is cfg'd out: the shape of an API on the other supported kernel
+	(kext/compat.rs), inactive by design. Only kext/ has such cfgs."""
+	m = re.search(r'file (\S+): .*Ra\("inactive-code"', diagnostic)
+	return m is not None and m[1].startswith(os.path.join(TOP, 'kext') + os.sep)
+
+
 class RustAnalyzer(unittest.TestCase):
 
 	@classmethod
@@ -102,7 +110,8 @@ class RustAnalyzer(unittest.TestCase):
 		p = self.ra('diagnostics')
 		out = (p.stdout + p.stderr).replace('\r', '\n')
 		ours = [line for line in out.splitlines() if 'at crate ferro_' in line]
-		self.assertEqual([line for line in ours if not in_kernel_macro(line)], [])
+		self.assertEqual([line for line in ours
+				  if not in_kernel_macro(line) and not older_kernel_shape(line)], [])
 		self.assertEqual(p.returncode, 0, out[-3000:])
 
 	def test_every_expression_typed(self):
