@@ -106,10 +106,6 @@ def fixes(top: str = TOP) -> List[str]:
 	return sorted(fn[:-len('.patch')] for fn in os.listdir(kext) if fn.endswith('.patch'))
 
 
-_CFG_ON = re.compile(r'^\s*#\[cfg\(CONFIG_FERRO_KCRATE_\w+\)\]$')
-_CFG_OFF = re.compile(r'^\s*#\[cfg\(not\(CONFIG_FERRO_KCRATE_\w+\)\)\]$')
-
-
 def resolve_cfgs(text: str) -> str:
 	"""A kext/ source as on a tree where every probe holds: the
 	``#[cfg(CONFIG_FERRO_KCRATE_*)]`` lines go, and so does each item under
@@ -121,11 +117,12 @@ def resolve_cfgs(text: str) -> str:
 	i = 0
 	while i < len(lines):
 		line = lines[i]
-		if _CFG_ON.match(line):
+		cfg = tree.PROBE_CFG.match(line)
+		if not cfg:
+			out.append(line)
 			i += 1
 			continue
-		if not _CFG_OFF.match(line):
-			out.append(line)
+		if cfg[2]:		# the newer shape: keep the item
 			i += 1
 			continue
 		while out and re.match(r'^\s*(//|#\[)', out[-1]):

@@ -65,7 +65,11 @@ def probes(top: str = TOP) -> Dict[str, Probe]:
 	return out
 
 
-_CFG = re.compile(r'^#\[cfg\((not\()?CONFIG_(FERRO_KCRATE_\w+)\)?\)\]$', re.M)
+# A line choosing one shape of kext/'s shims: #[cfg(CONFIG_FERRO_KCRATE_X)]
+# (the newer shape, group 2) or #[cfg(not(CONFIG_FERRO_KCRATE_X))] (the
+# older, group 1).
+PROBE_CFG = re.compile(r'^\s*#\[cfg\((?:not\(CONFIG_(FERRO_KCRATE_\w+)\)|'
+		       r'CONFIG_(FERRO_KCRATE_\w+))\)\]$', re.M)
 
 
 def compat_cfgs(top: str = TOP) -> Dict[str, Tuple[str, str]]:
@@ -76,9 +80,10 @@ def compat_cfgs(top: str = TOP) -> Dict[str, Tuple[str, str]]:
 	for fn in sorted(os.listdir(kext)):
 		if fn.endswith('.rs'):
 			with open(os.path.join(kext, fn)) as f:
-				for m in _CFG.finditer(f.read()):
-					on, off = out.get(m[2], ('', ''))
-					out[m[2]] = (on, f'kext/{fn}') if m[1] else (f'kext/{fn}', off)
+				for m in PROBE_CFG.finditer(f.read()):
+					sym = m[1] or m[2]
+					on, off = out.get(sym, ('', ''))
+					out[sym] = (on, f'kext/{fn}') if m[1] else (f'kext/{fn}', off)
 	return out
 
 
