@@ -15,7 +15,7 @@ and nothing to rebuild them. rust_headers() adds to the unpacked package:
 
   rust/*.rmeta, rust/*.so       as the build made them: a machine like the
                                 build host (x86_64) builds modules at once
-  rust/**/*.rs, rust/host/      the crates' sources and the generated
+  rust/**/*.rs, host rlibs      the crates' sources and the generated
                                 bindings, to rebuild what depends on a proc
                                 macro for another machine (the board)
   rust/rebuild-host-crates.sh   that rebuild: the build's own rustc command
@@ -88,8 +88,9 @@ def host_crates(build: str) -> List[Tuple[str, str]]:
 			continue
 		name, deps = _crate(cmd)
 		crates[name] = (target, cmd, deps)
-	host = {n for n, (t, c, _) in crates.items()
-		if '--crate-type proc-macro' in c or t.startswith('rust/host/')}
+	# Built for the host: no --target (the host rlibs are in rust/host/ in
+	# Linux 7.3, in rust/ in 7.2; proc macros are host code too).
+	host = {n for n, (_, c, _) in crates.items() if '--target' not in c}
 	changed = True
 	while changed:
 		changed = False
@@ -158,7 +159,7 @@ def rust_headers(build: str, src: str, headers: str) -> None:
 	# ...the generated ones and the build's metadata and proc macros.
 	for path in sorted(glob.glob(os.path.join(build, 'rust', '**', '*'), recursive=True)):
 		rel = os.path.relpath(path, build)
-		if os.path.isfile(path) and re.search(r'\.(rs|rmeta|so)$|^rust/host/lib\w+\.rlib$',
+		if os.path.isfile(path) and re.search(r'\.(rs|rmeta|so)$|^rust/(host/)?lib\w+\.rlib$',
 							rel):
 			os.makedirs(os.path.dirname(os.path.join(headers, rel)), exist_ok=True)
 			shutil.copy(path, os.path.join(headers, rel))

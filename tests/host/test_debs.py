@@ -22,15 +22,18 @@ class HostCrates(unittest.TestCase):
 	def test_what_depends_on_a_proc_macro_in_order(self):
 		build = build_dir('m')
 		names = [t for t, _ in debs.host_crates(build)]
+		# syn is built at rust/host/ in Linux 7.3, at rust/ in 7.2.
+		syn = [t for t in names if t in ('rust/host/libsyn.rlib', 'rust/libsyn.rlib')]
+		self.assertEqual(len(syn), 1, names)
 		for t in ('rust/libmacros.so', 'rust/libpin_init_internal.so', 'rust/pin_init.o',
-			  'rust/bindings.o', 'rust/kernel.o', 'rust/host/libsyn.rlib'):
+			  'rust/bindings.o', 'rust/kernel.o'):
 			self.assertIn(t, names)
 		# Nothing that no proc macro reaches: those .rmeta stay as built.
 		for t in ('rust/core.o', 'rust/ffi.o', 'rust/build_error.o', 'rust/compiler_builtins.o'):
 			self.assertNotIn(t, names)
 		self.assertLess(names.index('rust/libmacros.so'), names.index('rust/pin_init.o'))
 		self.assertLess(names.index('rust/pin_init.o'), names.index('rust/bindings.o'))
-		self.assertLess(names.index('rust/host/libsyn.rlib'), names.index('rust/libmacros.so'))
+		self.assertLess(names.index(syn[0]), names.index('rust/libmacros.so'))
 		self.assertEqual(names[-1], 'rust/kernel.o')
 
 	def test_script_names_no_path_of_the_build(self):
