@@ -144,13 +144,12 @@ pub(crate) fn enodata() -> Error {
 pub(crate) use kernel::of_device_table;
 
 /// `of_device_table!(TABLE, IdInfo, entries)`: Linux 7.2's also takes the
-/// name of the module's alias table, made here from the table's.
+/// name of the module's alias table, `MODULE_OF_TABLE` here (one OF table
+/// per module, as each Ferro driver has).
 #[cfg(not(CONFIG_FERRO_KCRATE_OF_TABLE))]
 macro_rules! of_device_table {
     ($table:ident, $info:ty, $entries:expr $(,)?) => {
-        kernel::macros::paste! {
-            kernel::of_device_table!($table, [<MODULE_ $table>], $info, $entries);
-        }
+        kernel::of_device_table!($table, MODULE_OF_TABLE, $info, $entries);
     };
 }
 #[cfg(not(CONFIG_FERRO_KCRATE_OF_TABLE))]

@@ -38,6 +38,30 @@ def kernel_source() -> str:
 	return path
 
 
+def pinned(version: str) -> str:
+	"""A pinned Debian kernel source (scripts/fetch-kernel --version), fetched
+	into the cache the first time."""
+	fetch = os.path.join(TOP, 'scripts', 'fetch-kernel')
+	p = subprocess.run([fetch, '--version', version], capture_output=True, text=True)
+	if p.returncode != 0:
+		raise AssertionError(f'fetch-kernel --version {version}: {p.stdout}{p.stderr}')
+	return subprocess.run([fetch, '--version', version, '--print-dir'], capture_output=True,
+			      text=True, check=True).stdout.strip()
+
+
+def newest() -> str:
+	"""The newest kernel Ferro supports, as X.Y (tree.SUPPORTED)."""
+	from ferro import tree
+	return '%d.%d' % max(tree.SUPPORTED)
+
+
+def on_newest(src: str) -> bool:
+	"""Whether the kernel source src is of the newest supported kernel,
+	the one make patches and the lifecycle evidence are for."""
+	from ferro import tree
+	return tree.version(src)[:2] == max(tree.SUPPORTED)
+
+
 def build_dir(mode: str) -> str:
 	"""FERRO_BUILD_<MODE>, or the cached QEMU virt build of that mode for
 	the kernel source, or skip."""

@@ -10,7 +10,7 @@ import subprocess
 import tempfile
 import unittest
 
-from tests.host.common import TOP, build_dir, kernel_source
+from tests.host.common import TOP, build_dir, kernel_source, newest, pinned
 from ferro import kbuild, registry, tree
 
 CHECK = os.path.join(TOP, 'scripts', 'check-tree')
@@ -24,17 +24,6 @@ def run(*args):
 
 def can_build(out: str, name: str) -> bool:
 	return re.search(rf'^  DRIVER  {name} +can be built$', out, re.M) is not None
-
-
-def pinned(version: str) -> str:
-	"""A pinned Debian kernel source (scripts/fetch-kernel --version), fetched
-	into the cache the first time."""
-	fetch = os.path.join(TOP, 'scripts', 'fetch-kernel')
-	p = subprocess.run([fetch, '--version', version], capture_output=True, text=True)
-	if p.returncode != 0:
-		raise AssertionError(f'fetch-kernel --version {version}: {p.stdout}{p.stderr}')
-	return subprocess.run([fetch, '--version', version, '--print-dir'], capture_output=True,
-			      text=True, check=True).stdout.strip()
 
 
 def o_dir(tmp: str, src: str, config: str) -> str:
@@ -74,8 +63,8 @@ def snapshot(kdir: str) -> dict:
 class Probes(unittest.TestCase):
 	"""kext/Kconfig's probes, read as Kconfig reads them."""
 
-	def test_every_probe_holds_on_the_pinned_tree(self):
-		src = kernel_source()
+	def test_every_probe_holds_on_the_newest_kernel(self):
+		src = pinned(newest())
 		found = tree.probes()
 		self.assertGreaterEqual(len(found), 5)
 		for p in found.values():
@@ -111,9 +100,12 @@ class Probes(unittest.TestCase):
 		self.assertLess(len(want), len(tree.probes()))
 
 	def test_kconfig_sets_each_probe_in_a_build(self):
-		config = tree.read_config(build_dir('m'))[1]
-		for sym in tree.probes():
-			self.assertEqual(config.get(sym), 'y', f'CONFIG_{sym} in the module build')
+		build = build_dir('m')
+		config = tree.read_config(build)[1]
+		src = tree.source_of(build)
+		for sym, p in tree.probes().items():
+			self.assertEqual(config.get(sym), 'y' if tree.probe_holds(src, p) else None,
+					 f'CONFIG_{sym} in the module build')
 
 	def test_kconfig_hides_a_driver_whose_abstraction_is_missing(self):
 		"""make olddefconfig, with the module build's .config, on the pinned

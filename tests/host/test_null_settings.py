@@ -15,7 +15,7 @@ import unittest
 
 from tests.host.common import TOP, build_dir
 
-from ferro import elf, inspect
+from ferro import elf, inspect, tree
 
 LINE = re.compile(r'^\s*(\d+) (\w+): (\$?\w+) = (\S+), (\S+)\.\.=(\S+), "[^"]*",$', re.M)
 
@@ -53,9 +53,11 @@ class Settings(unittest.TestCase):
 			self.skipTest('no ferro_null.ko in the module build')
 		types = inspect.modinfo(elf.Elf(kos[0])).get('parmtype', [])
 		params = dict(t.split(':', 1) for t in types)
-		# An on/off setting's type is compat::with_param_flag!'s: bool on
-		# the pinned 7.3, whose module! takes bool parameters.
-		want = {name: 'bool' if ty == '$flag' else ty for _, name, ty in table()}
+		# An on/off setting's type is compat::with_param_flag!'s: bool where
+		# module! takes bool parameters (Linux 7.3), else u8.
+		flag = 'bool' if tree.read_config(build_dir('m'))[1].get(
+			'FERRO_KCRATE_PARAM_BOOL') == 'y' else 'u8'
+		want = {name: flag if ty == '$flag' else ty for _, name, ty in table()}
 		want['nr_devices'] = 'u32'
 		self.assertEqual(params, want)
 
