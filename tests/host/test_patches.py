@@ -128,6 +128,27 @@ class Series(unittest.TestCase):
 			   if os.path.isdir(os.path.join(TOP, 'drivers', d))]
 		self.assertEqual(len(self.patches), rust_patches() + 1 + len(drivers))
 
+	def test_an_older_kernel_is_refused(self):
+		"""The series keeps only the newest kernel's API shapes: a tree of
+		an older one is refused before anything is written."""
+		with tempfile.TemporaryDirectory() as tmp:
+			old, out = os.path.join(tmp, 'linux'), os.path.join(tmp, 'patches')
+			shutil.copytree(self.kdir, old, ignore=shutil.ignore_patterns('.git'))
+			with open(os.path.join(old, 'Makefile')) as f:
+				text = f.read()
+			text = re.sub(r'^PATCHLEVEL = \d+$', 'PATCHLEVEL = 2', text, count=1, flags=re.M)
+			with open(os.path.join(old, 'Makefile'), 'w') as f:
+				f.write(text)
+			git(old, 'init', '-q')
+			git(old, 'add', '-A')
+			git(old, '-c', 'user.name=T', '-c', 'user.email=t@example.org', 'commit', '-q',
+			    '-m', 'base')
+			p = subprocess.run([os.path.join(TOP, 'scripts', 'make-patches'), '--out', out, old],
+					   capture_output=True, text=True)
+			self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+			self.assertIn(f'is Linux 7.2; the series is for Linux {newest()}', p.stderr)
+			self.assertFalse(os.path.exists(out))
+
 	def test_kdir_untouched(self):
 		self.assertEqual(git(self.kdir, 'status', '--porcelain'), '')
 		self.assertEqual(git(self.kdir, 'worktree', 'list').count('\n'), 1)
