@@ -256,20 +256,57 @@ unsafe impl kernel::sync::lock::Backend for SpinLockIrqBackend {
     }
 }
 
+/// Local interrupts off around one data structure's lock, for speed: an
+/// interrupt taken while the lock is held keeps every other CPU spinning.
+///
+/// Linux 7.3 turns them off with `local_interrupt_disable()`. Linux 7.2
+/// has no `kernel::interrupt` and exports no function that turns them off,
+/// so there this holds a [`SpinLockIrq`] of its own: uncontended, as the
+/// data structure's lock serialises the same callers, and it turns
+/// interrupts off while held.
 #[cfg(CONFIG_FERRO_KCRATE_IRQ_DISABLE)]
-pub(crate) use kernel::interrupt::local_interrupt_disable;
+#[pin_data]
+pub(crate) struct IrqOff {}
 
-/// Linux 7.2 has no `kernel::interrupt`, and no exported function that
-/// turns local interrupts off: the guard does nothing there. Ferro takes it
-/// only where interrupts off is for speed, not for correctness (no
-/// interrupt handler takes the lock it covers).
-#[cfg(not(CONFIG_FERRO_KCRATE_IRQ_DISABLE))]
-pub(crate) struct LocalInterruptDisabled;
+#[cfg(CONFIG_FERRO_KCRATE_IRQ_DISABLE)]
+impl IrqOff {
+    /// A new scope.
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Self {})
+    }
 
-/// Linux 7.3's `local_interrupt_disable()`; on Linux 7.2 a guard that
-/// leaves interrupts as they are (see [`LocalInterruptDisabled`]).
+    /// Local interrupts are off until the result is dropped.
+    pub(crate) fn enter(&self) -> impl Sized {
+        kernel::interrupt::local_interrupt_disable()
+    }
+}
+
+/// Local interrupts off around one data structure's lock, for speed: an
+/// interrupt taken while the lock is held keeps every other CPU spinning.
+///
+/// Linux 7.3 turns them off with `local_interrupt_disable()`. Linux 7.2
+/// has no `kernel::interrupt` and exports no function that turns them off,
+/// so there this holds a [`SpinLockIrq`] of its own: uncontended, as the
+/// data structure's lock serialises the same callers, and it turns
+/// interrupts off while held.
 #[cfg(not(CONFIG_FERRO_KCRATE_IRQ_DISABLE))]
-#[inline]
-pub(crate) fn local_interrupt_disable() -> LocalInterruptDisabled {
-    LocalInterruptDisabled
+#[pin_data]
+pub(crate) struct IrqOff {
+    #[pin]
+    lock: SpinLockIrq<()>,
+}
+
+#[cfg(not(CONFIG_FERRO_KCRATE_IRQ_DISABLE))]
+impl IrqOff {
+    /// A new scope.
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            lock <- new_spinlock_irq!(()),
+        })
+    }
+
+    /// Local interrupts are off until the result is dropped.
+    pub(crate) fn enter(&self) -> impl Sized + '_ {
+        self.lock.lock()
+    }
 }

@@ -1,18 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Memory backing: the device's data, one page-sized block per page of the
-//! device that has been written, in an XArray indexed by page number.
+//! Memory backing: the device's data, one page-sized block per written page of the device,
+//! in an XArray indexed by page number.
 //!
-//! Blocks are allocated on first write (`GFP_NOWAIT`: `queue_rq` must not
-//! sleep); when that fails the request goes back to the block layer with
-//! `BLK_STS_RESOURCE` and is retried. Unwritten pages read as zeroes.
+//! Blocks are allocated on first write (`GFP_NOWAIT`: `queue_rq` must not sleep); when that
+//! fails the request goes back to the block layer with `BLK_STS_RESOURCE` and is retried.
+//! Unwritten pages read as zeroes.
 //!
-//! Every lookup and copy holds the XArray's lock with interrupts off, as
-//! C null_blk holds its device lock with `spin_lock_irq`: an interrupt
-//! taken while the lock is held keeps every other queue spinning
-//! (Documentation/drivers/null.rst, "Performance").
+//! Every lookup and copy holds the XArray's lock with interrupts off, as C null_blk holds its
+//! device lock with `spin_lock_irq`: an interrupt taken while the lock is held keeps every
+//! other queue spinning (Documentation/drivers/null.rst, "Performance").
 
-use crate::{block_request::Segment, compat::local_interrupt_disable};
+use crate::{block_request::Segment, compat::IrqOff};
 use core::mem::MaybeUninit;
 use kernel::{
     alloc::flags::{__GFP_NOWARN, __GFP_ZERO, GFP_NOWAIT},
@@ -27,14 +26,15 @@ type Block = [u8; PAGE_SIZE];
 /// The stored data of one device.
 #[pin_data]
 pub(crate) struct Store {
-    /// Locked only with interrupts off (see the module documentation).
+    /// Locked only with interrupts off (see the module documentation), which `irq_off` turns off.
     #[pin]
     blocks: XArray<KBox<Block>>,
+    #[pin]
+    irq_off: IrqOff,
 }
 
-/// Splits `len` bytes at device position `pos` into pieces that each lie
-/// in one block: (block index, offset in the block, offset in the
-/// segment, length).
+/// Splits `len` bytes at device position `pos` into pieces that each lie in one block:
+/// (block index, offset in the block, offset in the segment, length).
 fn pieces(pos: u64, len: usize) -> impl Iterator<Item = (usize, usize, usize, usize)> {
     let mut done = 0;
     core::iter::from_fn(move || {
@@ -79,13 +79,14 @@ impl Store {
     pub(crate) fn new() -> impl PinInit<Self> {
         pin_init!(Self {
             blocks <- XArray::new(xarray::AllocKind::Alloc),
+            irq_off <- IrqOff::new(),
         })
     }
 
     /// Copies a segment the request writes at device position `pos`.
     pub(crate) fn write(&self, pos: u64, seg: &Segment<'_>) -> Result {
         for (index, offset, at, n) in pieces(pos, seg.len()) {
-            let _irq = local_interrupt_disable();
+            let _irq = self.irq_off.enter();
             let mut blocks = self.blocks.lock();
             match blocks.get_mut(index) {
                 Some(block) => seg.read(at, &mut block[offset..offset + n])?,
@@ -103,7 +104,7 @@ impl Store {
     /// Fills a segment the request reads from device position `pos`.
     pub(crate) fn read(&self, pos: u64, seg: &mut Segment<'_>) -> Result {
         for (index, offset, at, n) in pieces(pos, seg.len()) {
-            let _irq = local_interrupt_disable();
+            let _irq = self.irq_off.enter();
             let blocks = self.blocks.lock();
             match blocks.get(index) {
                 Some(block) => seg.write(at, &block[offset..offset + n])?,
@@ -118,7 +119,7 @@ impl Store {
     pub(crate) fn zero(&self, pos: u64, len: u64) -> Result {
         let len = usize::try_from(len).map_err(|_| EINVAL)?;
         for (index, offset, _, n) in pieces(pos, len) {
-            let _irq = local_interrupt_disable();
+            let _irq = self.irq_off.enter();
             let mut blocks = self.blocks.lock();
             if n == PAGE_SIZE {
                 drop(blocks.remove(index));

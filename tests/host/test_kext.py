@@ -68,10 +68,10 @@ class Pieces(unittest.TestCase):
 		older shapes' items is left, and the newer ones are."""
 		older = ('#[cfg(', 'iter.bi_bvec_done', 'hrtimer_restart_HRTIMER_NORESTART',
 			 'from_errno', 'SpinLockIrqBackend', 'crate::THIS_MODULE', '::+! { u8, 0',
-			 'LocalInterruptDisabled', 'MODULE_OF_TABLE')
+			 'lock: SpinLockIrq<()>', 'MODULE_OF_TABLE')
 		newer = {'compat': ('kernel::module::this_module::<crate::LocalModule>()',
 				    'pub(crate) use kernel::{new_spinlock_irq, sync::SpinLockIrq};',
-				    'pub(crate) use kernel::interrupt::local_interrupt_disable;',
+				    'kernel::interrupt::local_interrupt_disable()',
 				    '{ bool, false'),
 			 'block_request': ('iter.bi_offset',),
 			 'hrtimer': ('bindings::hrtimer_restart::HRTIMER_NORESTART;',),
