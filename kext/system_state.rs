@@ -52,19 +52,22 @@ impl SystemState {
     }
 }
 
-/// Nanoseconds since boot on the clock `printk` stamps its lines with (arm64).
+/// Nanoseconds since boot on the clock `printk` stamps its lines with,
+/// `local_clock()`.
 pub(crate) fn clock_ns() -> u64 {
-    // SAFETY: `sched_clock` has no preconditions and may be called from any
+    // SAFETY: `local_clock` has no preconditions and may be called from any
     // context.
-    unsafe { ffi::sched_clock() }
+    unsafe { ffi::local_clock() }
 }
 
 mod ffi {
     extern "C" {
-        /// `unsigned long long sched_clock(void)` from `include/linux/sched/clock.h`,
-        /// where `local_clock()`, the clock of `printk` time stamps, is an inline
-        /// wrapper around it on architectures with a stable clock (arm64). The 7.3
-        /// bindings do not include that header.
-        pub(super) fn sched_clock() -> u64;
+        /// `u64 local_clock(void)` from `include/linux/sched/clock.h`: an
+        /// exported function where the architecture's `sched_clock` is
+        /// unstable (x86), and otherwise (arm64) an inline wrapper around
+        /// `sched_clock`, which is then what this links to. The 7.3 bindings
+        /// do not include that header.
+        #[cfg_attr(not(CONFIG_HAVE_UNSTABLE_SCHED_CLOCK), link_name = "sched_clock")]
+        pub(super) fn local_clock() -> u64;
     }
 }
