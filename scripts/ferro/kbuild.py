@@ -78,6 +78,18 @@ def fixture_symbols() -> List[str]:
 	return _kconfig_symbols(os.path.join(TOP, 'tests', 'kmod', 'Kconfig'))
 
 
+def fixture_needs() -> Dict[str, set]:
+	"""Each test fixture's symbol (tests/kmod/Kconfig), with the Ferro
+	driver symbols its "depends on" names."""
+	with open(os.path.join(TOP, 'tests', 'kmod', 'Kconfig')) as f:
+		text = f.read()
+	out = {}
+	for m in re.finditer(r'^config (FERRO_[A-Z0-9_]+)\n((?:\t.*\n|\n)*)', text, re.M):
+		deps = ' '.join(re.findall(r'^\tdepends on (.*)$', m[2], re.M))
+		out[m[1]] = set(re.findall(r'\bFERRO_[A-Z0-9_]+\b', deps))
+	return out
+
+
 def fixture_modules() -> List[str]:
 	"""The test fixtures' module names (tests/kmod/Makefile), which a board
 	image leaves out."""
@@ -126,9 +138,14 @@ def fragment(board: Board, mode: str, variant: str = '') -> str:
 							 f'sets {sym}={seen[sym][0]}')
 				seen[sym] = (val, rel)
 			parts.append(f'# from {rel}\n{text}')
+	# The drivers of the kernel's boards (every one, unless each board
+	# names its own), and the test fixtures of those drivers.
+	named = [b.drivers for b in kernel_boards(board, variant)]
+	wanted = set(ferro_symbols()) if any(d is None for d in named) else \
+		{f'FERRO_{d.upper()}' for ds in named for d in ds or ()}
 	lines = ['# Ferro build mode', 'CONFIG_FERRO=y']
-	lines += [f'CONFIG_{s}={mode}' for s in ferro_symbols()]
-	lines += [f'CONFIG_{s}=m' for s in fixture_symbols()]
+	lines += [f'CONFIG_{s}={mode}' for s in ferro_symbols() if s in wanted]
+	lines += [f'CONFIG_{s}=m' for s, needs in fixture_needs().items() if needs <= wanted]
 	parts.append('\n'.join(lines) + '\n')
 	return '\n'.join(parts)
 
@@ -337,12 +354,33 @@ def seed(board: Board, mode: str, kdir: str, out: str, variant: str = '') -> Non
 	shutil.rmtree(tmp, ignore_errors=True)
 	subprocess.run(['cp', '-a', '--reflink=auto', src, tmp], check=True)
 	shutil.rmtree(os.path.join(tmp, 'drivers', 'ferro'), ignore_errors=True)
+	_rehome_tools(tmp, src, out)
 	for stale in ('.ferro-fragment', '.ferro-inputs', 'ferro-build.log'):
 		if os.path.exists(os.path.join(tmp, stale)):
 			os.remove(os.path.join(tmp, stale))
 	shutil.rmtree(out, ignore_errors=True)
 	os.rename(tmp, out)
 	done('seed', start)
+
+
+def _rehome_tools(tmp: str, src: str, out: str) -> None:
+	"""Point the host tools' dependency files in a seeded copy at its own
+	directory. The tools' build (objtool, on x86) records its commands
+	and dependencies with absolute paths; left naming `src`, they make the
+	copy rebuild objtool, and with it every object objtool checks."""
+	old, new = os.path.abspath(src).encode(), os.path.abspath(out).encode()
+	for root, _, files in os.walk(os.path.join(tmp, 'tools')):
+		for name in files:
+			if not (name.endswith('.cmd') or name.endswith('.d')):
+				continue
+			path = os.path.join(root, name)
+			with open(path, 'rb') as f:
+				text = f.read()
+			if old in text:
+				st = os.stat(path)
+				with open(path, 'wb') as f:
+					f.write(text.replace(old, new))
+				os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
 
 
 # What the kernel build reads from this tree (drivers/ferro in the kernel).
