@@ -193,6 +193,33 @@ def lean_kernels(board: Board, versions: List[str], jobs: int, tally: Tally) -> 
 		guest_boots(lean[0], builds, tally, boots)
 
 
+def other_arches(board: Board) -> List[Board]:
+	"""The QEMU boards of other architectures than `board`'s (qemu-x86
+	for arm64), the first of each architecture: make check builds their
+	kernels too."""
+	out: Dict[str, Board] = {}
+	for name in boards.available():
+		b = boards.load(name)
+		if b.arch != board.arch and b.qemu_binary and b.arch not in out:
+			out[b.arch] = b
+	return list(out.values())
+
+
+def arch_kernels(board: Board, kdir: str, jobs: int, tally: Tally) -> None:
+	"""Another architecture's board (other_arches): its kernel in both
+	modes with the drivers it names, then the module and built-in plans
+	with the short loops. Its kernel is built as a user's tree of that
+	architecture would be (qemu-x86: allnoconfig plus the board's
+	fragment, objtool's warnings fatal), so the boots are about the
+	drivers' portability, not endurance."""
+	builds = build_all(board, kdir, jobs, tally, label=f'{board.arch} ')
+	short = f' ferro_stress={guest.SHORT_LOOPS}'
+	boots = [dataclasses.replace(p, name=f'{_short(board.name)}-{p.name}', board=board.name,
+				     cmdline=guest.PLAN_CMDLINE[p.plan] + short)
+		 for p in boot_plans() if p.name in ('module', 'builtin')]
+	guest_boots(board, builds, tally, boots)
+
+
 def debug_boots(board: Board, builds: Dict[str, str], tally: Tally, full: bool,
 		stress: int = FULL_STRESS, variant: str = 'debug', stride: int = 1) -> None:
 	"""The debug (or KASAN) kernels' boots: make check's sample

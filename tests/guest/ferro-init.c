@@ -62,6 +62,15 @@ static void check_board(const char *board)
 		free(node);
 		return;
 	}
+	if (!exists("/proc/device-tree")) {
+		/* x86 boots without a tree: QEMU names the board as the DMI product. */
+		char product[64] = "";
+
+		read_line("/sys/class/dmi/id/product_name", product, sizeof(product));
+		result(strcmp(product, board) == 0, "board_dmi_product",
+		       "/sys/class/dmi/id/product_name is '%s', expected '%s'", product, board);
+		return;
+	}
 	dt = slurp("/proc/device-tree/ferro,board", NULL);
 	result(dt && strcmp(dt, board) == 0, "board_device_tree",
 	       "/proc/device-tree/ferro,board is '%s', expected '%s'", dt ? dt : "(none)", board);
