@@ -183,7 +183,7 @@ BENCH_RUNS ?= 3
 BENCH_MS ?= 1000
 BENCH_BOOTS ?= 2
 bench: kernels
-	@scripts/ferro-bench --kdir $(KSRC) --suites $(BENCH_SUITES) --runs $(BENCH_RUNS) \
+	@scripts/ferro-bench --kdir $(KSRC) --jobs $(JOBS) --suites $(BENCH_SUITES) --runs $(BENCH_RUNS) \
 		--ms $(BENCH_MS) --boots $(BENCH_BOOTS) $(if $(BENCH_ONLY),--only $(BENCH_ONLY)) \
 		--output-dir Documentation/drivers
 

@@ -180,7 +180,6 @@ class ShortRun(unittest.TestCase):
 		for r in rates:
 			self.assertGreater(float(r[7]), 0, r)
 
-
 	def test_init(self):
 		"""One counting boot of each kernel: every driver has its built-in
 		initcall's and its module init's initcall_debug time, and the
@@ -202,6 +201,16 @@ class ShortRun(unittest.TestCase):
 			self.assertGreater(int(r[1]), 0, r)
 			self.assertGreater(int(r[2]), 0, r)
 			self.assertGreater(int(r[4]), 10000, r)
+
+
+class BadInput(unittest.TestCase):
+
+	def test_no_boots_at_a_time(self):
+		p = subprocess.run([os.path.join(TOP, 'scripts', 'ferro-bench'), '--kdir', '/nonexistent',
+				    '--jobs', '0'], capture_output=True, text=True)
+		self.assertEqual(p.returncode, 2, p.stderr)
+		self.assertIn('--jobs must be at least 1', p.stderr)
+		self.assertNotIn('BENCH', p.stdout)
 
 
 if __name__ == '__main__':
