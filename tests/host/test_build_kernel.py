@@ -98,6 +98,20 @@ class Variants(unittest.TestCase):
 		self.assertEqual(kasan.get('CONFIG_KASAN_GENERIC'), 'y')
 		self.assertEqual(kasan.get('CONFIG_FERRO_NULL'), 'm')
 
+	def test_a_board_that_names_its_drivers_gets_only_those(self):
+		from ferro import board
+		x86 = self.kbuild.parse_fragment(self.kbuild.fragment(board.load('qemu-x86'), 'y'))
+		ferro = {k: v for k, v in x86.items() if k.startswith('CONFIG_FERRO_')}
+		# ferro_mdio_sim, the PHY tests' fixture, needs ferro_phy: left out.
+		self.assertEqual(ferro, {'CONFIG_FERRO_LIFECYCLE': 'y', 'CONFIG_FERRO_NULL': 'y'})
+		self.assertEqual(x86.get('CONFIG_OBJTOOL_WERROR'), 'y')
+		# arm64's kernel has a board that names none (qemu-virt): every
+		# driver, and every fixture as a module.
+		arm64 = self.values('')
+		self.assertEqual({k[len('CONFIG_'):] for k, v in arm64.items() if v == 'm' and
+				  k.startswith('CONFIG_FERRO_')},
+				 set(self.kbuild.ferro_symbols()) | set(self.kbuild.fixture_symbols()))
+
 	def test_build_dirs_differ(self):
 		dirs = {self.kbuild.build_dir(self.board, m, '/k', v)
 			for m in self.kbuild.MODES for v in self.kbuild.VARIANTS}
