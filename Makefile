@@ -101,7 +101,7 @@ help:
 	@echo '  BOARD=NAME    board under boards/ (default: qemu-virt)'
 	@echo '  DRIVER=NAME   for `test`: the driver under drivers/ (default: all)'
 	@echo '  FERRO_CACHE=DIR cache for sources, tools and builds (default: ~/.cache/ferro)'
-	@echo '  JOBS=N        parallel build jobs (default: nproc)'
+	@echo '  JOBS=N        parallel build jobs, and `bench`'"'"'s counting boots at a time (default: nproc)'
 	@echo '  BOOTS=N       for `compare`: boots per mode (default: 5)'
 	@echo '  STRESS=N      for `stress`: cycles per stress loop (default: 200)'
 	@echo '  KASAN_STRESS=N  for `kasan`: the same (default: 20)'

@@ -17,9 +17,13 @@ SHT_RELA = 4
 SHN_UNDEF = 0
 SHN_ABS = 0xfff1
 
-# Per machine (EM_AARCH64, EM_X86_64), the relocation type that stores a
-# symbol's address (S + A) in a pointer field: R_AARCH64_ABS64, R_X86_64_64.
-ABS64_TYPE = {183: 257, 62: 1}
+# ELF machines (e_machine).
+EM_AARCH64 = 183
+EM_X86_64 = 62
+
+# Per machine, the relocation type that stores a symbol's address (S + A)
+# in a pointer field: R_AARCH64_ABS64, R_X86_64_64.
+ABS64_TYPE = {EM_AARCH64: 257, EM_X86_64: 1}
 
 
 class ElfError(Exception):

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 from ferro import board as boards, chroot, digest, registry
 from ferro.board import Board, TOP
@@ -74,19 +74,22 @@ def ferro_symbols() -> List[str]:
 
 
 def fixture_symbols() -> List[str]:
-	"""The test fixtures' symbols (tests/kmod/Kconfig): modules in both plans."""
+	"""The test fixtures' symbols (tests/kmod/Kconfig): modules in both
+	plans of every kernel whose drivers they depend on (fixture_needs)."""
 	return _kconfig_symbols(os.path.join(TOP, 'tests', 'kmod', 'Kconfig'))
 
 
-def fixture_needs() -> Dict[str, set]:
+def fixture_needs() -> Dict[str, Set[str]]:
 	"""Each test fixture's symbol (tests/kmod/Kconfig), with the Ferro
-	driver symbols its "depends on" names."""
+	driver symbols its "depends on" lines name (continued lines joined)."""
 	with open(os.path.join(TOP, 'tests', 'kmod', 'Kconfig')) as f:
-		text = f.read()
+		text = f.read().replace('\\\n', ' ')
+	drivers = set(ferro_symbols())
 	out = {}
 	for m in re.finditer(r'^config (FERRO_[A-Z0-9_]+)\n((?:\t.*\n|\n)*)', text, re.M):
 		deps = ' '.join(re.findall(r'^\tdepends on (.*)$', m[2], re.M))
-		out[m[1]] = set(re.findall(r'\bFERRO_[A-Z0-9_]+\b', deps))
+		named = set(re.findall(r'(?<![!\w])(FERRO_[A-Z0-9_]+)\b', deps))
+		out[m[1]] = named & drivers
 	return out
 
 
@@ -123,8 +126,11 @@ def kernel_boards(board: Board, variant: str = '') -> List[Board]:
 
 def fragment(board: Board, mode: str, variant: str = '') -> str:
 	"""The union of the fragments of every board of this architecture (with
-	their debug and KASAN fragments for those variants), plus every Ferro
-	driver in the given mode. Conflicting values are an error."""
+	their debug and KASAN fragments for those variants), plus the Ferro
+	drivers of those boards in the given mode (every driver, unless each
+	board names its own: Board.drivers) and, as modules, the test fixtures
+	of those drivers. Conflicting values, or a board naming a driver the
+	registry does not have, are an error."""
 	parts = []
 	seen: Dict[str, Tuple[str, str]] = {}
 	for b in kernel_boards(board, variant):
@@ -141,8 +147,14 @@ def fragment(board: Board, mode: str, variant: str = '') -> str:
 	# The drivers of the kernel's boards (every one, unless each board
 	# names its own), and the test fixtures of those drivers.
 	named = [b.drivers for b in kernel_boards(board, variant)]
-	wanted = set(ferro_symbols()) if any(d is None for d in named) else \
-		{f'FERRO_{d.upper()}' for ds in named for d in ds or ()}
+	known = {d.name: d.symbol for d in registry.drivers()}
+	for b in kernel_boards(board, variant):
+		unknown = sorted(set(b.drivers or ()) - set(known))
+		if unknown:
+			raise BuildError(f"board {b.name} names no such driver {', '.join(unknown)} "
+					 f"(drivers: {', '.join(sorted(known))})")
+	wanted = set(known.values()) if any(d is None for d in named) else \
+		{known[d] for ds in named for d in ds or ()}
 	lines = ['# Ferro build mode', 'CONFIG_FERRO=y']
 	lines += [f'CONFIG_{s}={mode}' for s in ferro_symbols() if s in wanted]
 	lines += [f'CONFIG_{s}=m' for s, needs in fixture_needs().items() if needs <= wanted]
@@ -368,12 +380,12 @@ def _rehome_tools(tmp: str, src: str, out: str) -> None:
 	directory. The tools' build (objtool, on x86) records its commands
 	and dependencies with absolute paths; left naming `src`, they make the
 	copy rebuild objtool, and with it every object objtool checks."""
-	old, new = os.path.abspath(src).encode(), os.path.abspath(out).encode()
+	old, new = os.path.realpath(src).encode(), os.path.realpath(out).encode()
 	for root, _, files in os.walk(os.path.join(tmp, 'tools')):
 		for name in files:
-			if not (name.endswith('.cmd') or name.endswith('.d')):
-				continue
 			path = os.path.join(root, name)
+			if not (name.endswith('.cmd') or name.endswith('.d')) or os.path.islink(path):
+				continue
 			with open(path, 'rb') as f:
 				text = f.read()
 			if old in text:

@@ -30,18 +30,16 @@ CMDLINE = 'rcupdate.rcu_expedited=1'
 
 
 def entry_args(build: str) -> str:
-	"""What each hit records: its caller (the link register at entry) and
+	"""What each hit records: its caller (the return address at entry) and
 	the kernel's system_state, read at the variable's address (without
 	KALLSYMS_ALL a probe cannot name a data symbol)."""
 	e = elf.Elf(os.path.join(build, 'vmlinux'))
 	state = e.symbol('system_state')
 	# At entry the return address is in the link register on arm64, on
 	# the top of the stack on x86_64.
-	args = 'caller=$stack0:symbol' if e.machine == EM_X86_64 else 'caller=%x30:symbol'
+	args = 'caller=$stack0:symbol' if e.machine == elf.EM_X86_64 else 'caller=%x30:symbol'
 	return args + (f' state=@{state.value:#x}:u32' if state else '')
 
-
-EM_X86_64 = 62
 
 # The largest bootconfig the kernel takes (include/linux/bootconfig.h).
 XBC_DATA_MAX = 32767

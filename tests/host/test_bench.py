@@ -206,11 +206,11 @@ class ShortRun(unittest.TestCase):
 class BadInput(unittest.TestCase):
 
 	def test_no_boots_at_a_time(self):
+		"""--jobs 0 is a usage error that names the option and its value."""
 		p = subprocess.run([os.path.join(TOP, 'scripts', 'ferro-bench'), '--kdir', '/nonexistent',
 				    '--jobs', '0'], capture_output=True, text=True)
 		self.assertEqual(p.returncode, 2, p.stderr)
-		self.assertIn('--jobs must be at least 1', p.stderr)
-		self.assertNotIn('BENCH', p.stdout)
+		self.assertIn('--jobs must be at least 1, not 0', p.stderr)
 
 
 if __name__ == '__main__':

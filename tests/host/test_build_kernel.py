@@ -112,6 +112,13 @@ class Variants(unittest.TestCase):
 				  k.startswith('CONFIG_FERRO_')},
 				 set(self.kbuild.ferro_symbols()) | set(self.kbuild.fixture_symbols()))
 
+	def test_a_driver_no_registry_has_is_refused(self):
+		import dataclasses
+		typo = dataclasses.replace(self.board, drivers=['lifecycle', 'nul'])
+		with self.assertRaisesRegex(self.kbuild.BuildError,
+					    r'board qemu-virt names no such driver nul \(drivers: '):
+			self.kbuild.fragment(typo, 'm', 'lean')
+
 	def test_build_dirs_differ(self):
 		dirs = {self.kbuild.build_dir(self.board, m, '/k', v)
 			for m in self.kbuild.MODES for v in self.kbuild.VARIANTS}
