@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """The pieces of `make check` and `make demo`: builds, host tests, guest boots."""
 
+import concurrent.futures
 import contextlib
 import dataclasses
 import io
@@ -284,24 +285,29 @@ class _TimedResult(unittest.TextTestResult):
 
 def guest_boots(board: Board, builds: Dict[str, str], tally: Tally,
 		boots: Optional[List[BootPlan]] = None, timeout: int = 120,
-		evidence_logs: bool = False) -> List[guest.Boot]:
+		evidence_logs: bool = False, side_lane: bool = False) -> List[guest.Boot]:
 	"""Boot every plan (default: boot_plans()) whose build exists; print and
-	tally the KTAP results. With `evidence_logs` (the board kernels' boots),
-	those the documentation's evidence comes from (evidence.boots_needed)
-	dump the kernel log, and FERRO_EVIDENCE_LOGS names them for the host
-	tests (tests/host/test_docs.py), so they need not boot again."""
-	done = []
+	tally the KTAP results in the plans' order. With `evidence_logs` (the
+	board kernels' boots), those the documentation's evidence comes from
+	(evidence.boots_needed) dump the kernel log, and FERRO_EVIDENCE_LOGS
+	names them for the host tests (tests/host/test_docs.py), so they need
+	not boot again. With `side_lane`, the boots on the drivers' own boards
+	(qemu-zcu102: mostly waiting on phylib's once-a-second polling, a few
+	seconds of CPU in nine) run one at a time beside the others instead of
+	after them; the board's own boots, which keep a CPU busy, never run
+	two at once."""
 	needed = evidence.boots_needed(board) if evidence_logs else []
 	given: Dict[Tuple[str, str], str] = {}
+	runs = []
 	for p in boot_plans() if boots is None else boots:
 		if p.mode not in builds:
-			print(f'  FAIL    boot {p.name}: no FERRO_MODE={p.mode} build', flush=True)
-			tally.add(f'boot {p.name}', 0, 1)
+			runs.append((p, None, None))
 			continue
 		target = boards.load(p.board) if p.board else board
-
 		key = (target.name, p.mode)
 		kmsg = key in needed and not p.variant and key not in given
+		if kmsg:
+			given[key] = ''
 
 		def run(target=target, p=p, kmsg=kmsg):
 			if target.arch != board.arch:
@@ -310,29 +316,54 @@ def guest_boots(board: Board, builds: Dict[str, str], tally: Tally,
 			return guest.boot(target, builds[p.mode], p.name, p.plan, p.cmdline,
 					  driver=p.driver, dt_variant=p.variant, timeout=timeout,
 					  dump_kmsg=kmsg, broken=p.broken)
-		b = _tallied_boot(p.name, run, tally)
-		if b:
-			done.append(b)
-			if kmsg:
-				given[key] = b.log_path
+		runs.append((p, key if kmsg else None, run))
+	done = []
+	with concurrent.futures.ThreadPoolExecutor(max_workers=1) as main, \
+	     concurrent.futures.ThreadPoolExecutor(max_workers=1) as side:
+		started = [(p, key, ((side if side_lane and p.board and p.board != board.name else
+				      main).submit(_boot, run) if run else None))
+			   for p, key, run in runs]
+		for p, key, future in started:
+			if future is None:
+				print(f'  FAIL    boot {p.name}: no FERRO_MODE={p.mode} build', flush=True)
+				tally.add(f'boot {p.name}', 0, 1)
+				continue
+			b = _report_boot(p.name, future.result(), tally)
+			if b:
+				done.append(b)
+				if key:
+					given[key] = b.log_path
+	given = {k: v for k, v in given.items() if v}
 	if given:
 		os.environ['FERRO_EVIDENCE_LOGS'] = ';'.join(f'{b}:{m}={p}'
 							      for (b, m), p in given.items())
 	return done
 
 
+def _boot(run):
+	"""run() a boot: its Boot, or the GuestError that stopped it."""
+	try:
+		return run()
+	except guest.GuestError as e:
+		return e
+
+
+def _report_boot(name: str, outcome, tally: Tally) -> Optional[guest.Boot]:
+	"""Print and tally a boot's KTAP results (a boot that could not start
+	counts as one failure)."""
+	if isinstance(outcome, guest.GuestError):
+		print(f'  FAIL    boot {name}: {outcome}', flush=True)
+		tally.add(f'boot {name}', 0, 1)
+		return None
+	print('\n'.join(guest.describe(outcome)), flush=True)
+	tally.add(f'boot {name}', outcome.run.passed, outcome.run.failed, outcome.run.skipped)
+	return outcome
+
+
 def _tallied_boot(name: str, run, tally: Tally) -> Optional[guest.Boot]:
 	"""run() a boot; print and tally its KTAP results (a boot that cannot
 	start counts as one failure)."""
-	try:
-		b = run()
-	except guest.GuestError as e:
-		print(f'  FAIL    boot {name}: {e}', flush=True)
-		tally.add(f'boot {name}', 0, 1)
-		return None
-	print('\n'.join(guest.describe(b)), flush=True)
-	tally.add(f'boot {name}', b.run.passed, b.run.failed, b.run.skipped)
-	return b
+	return _report_boot(name, _boot(run), tally)
 
 
 def fast_loop(board: Board, kdir: str, driver: str, jobs: int, tally: Tally,

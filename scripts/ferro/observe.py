@@ -16,6 +16,7 @@ import json
 import os
 import re
 import struct
+import threading
 from typing import List, Optional
 
 from ferro import elf, entries, inspect, kbuild
@@ -116,10 +117,20 @@ def _stamp(paths: List[str]) -> str:
 	return json.dumps([(p, os.path.getsize(p), os.path.getmtime(p)) for p in paths + code])
 
 
+# Boots of one build may run side by side (checks.guest_boots); they share
+# its entries' cache and its layout probe's build.
+_PROBES_LOCK = threading.Lock()
+
+
 def probes(build: str, mode: str, modules: Optional[str] = None) -> List[Probe]:
 	"""Every entry of every Ferro driver of a boot: from the .ko files (in
 	`modules` or the build) for FERRO_MODE=m, from vmlinux for =y.
 	Cached beside the build's run files until an object changes."""
+	with _PROBES_LOCK:
+		return _probes(build, mode, modules)
+
+
+def _probes(build: str, mode: str, modules: Optional[str]) -> List[Probe]:
 	if mode == 'm':
 		# The drivers, not the C test helpers under tests/kmod.
 		objs = sorted(p for p in glob.glob(os.path.join(
