@@ -185,13 +185,18 @@ def lean_kernels(board: Board, versions: List[str], jobs: int, tally: Tally) -> 
 		kdir = subprocess.run([fetch, '--version', version, '--print-dir'], check=True,
 				      capture_output=True, text=True).stdout.strip()
 		builds = build_all(lean[0], kdir, jobs, tally, 'lean', label=f'Linux {version} ')
-		# Every check of the two plans, with the short loops: these boots
-		# are about the kernel-crate shims, not endurance.
-		short = f' ferro_stress={guest.SHORT_LOOPS}'
-		boots = [dataclasses.replace(p, name=f'{version}-{p.name}',
-					     cmdline=guest.PLAN_CMDLINE[p.plan] + short)
-			 for p in boot_plans() if p.name in ('module', 'builtin')]
-		guest_boots(lean[0], builds, tally, boots)
+		# These boots are about the kernel-crate shims, not endurance.
+		guest_boots(lean[0], builds, tally, short_plans(version))
+
+
+def short_plans(prefix: str, board: str = '') -> List[BootPlan]:
+	"""The module and built-in plans, every check, with the short loops:
+	named `prefix`-module and `prefix`-builtin, on `board` ('': the board
+	make check was asked for)."""
+	short = f' ferro_stress={guest.SHORT_LOOPS}'
+	return [dataclasses.replace(p, name=f'{prefix}-{p.name}', board=board,
+				    cmdline=guest.PLAN_CMDLINE[p.plan] + short)
+		for p in boot_plans() if p.name in ('module', 'builtin')]
 
 
 def other_arches(board: Board) -> List[Board]:
@@ -214,11 +219,7 @@ def arch_kernels(board: Board, kdir: str, jobs: int, tally: Tally) -> None:
 	fragment, objtool's warnings fatal), so the boots are about the
 	drivers' portability, not endurance."""
 	builds = build_all(board, kdir, jobs, tally, label=f'{board.arch} ')
-	short = f' ferro_stress={guest.SHORT_LOOPS}'
-	boots = [dataclasses.replace(p, name=f'{_short(board.name)}-{p.name}', board=board.name,
-				     cmdline=guest.PLAN_CMDLINE[p.plan] + short)
-		 for p in boot_plans() if p.name in ('module', 'builtin')]
-	guest_boots(board, builds, tally, boots)
+	guest_boots(board, builds, tally, short_plans(_short(board.name), board.name))
 
 
 def debug_boots(board: Board, builds: Dict[str, str], tally: Tally, full: bool,
@@ -297,7 +298,7 @@ def guest_boots(board: Board, builds: Dict[str, str], tally: Tally,
 	after them; the board's own boots, which keep a CPU busy, never run
 	two at once."""
 	needed = evidence.boots_needed(board) if evidence_logs else []
-	given: Dict[Tuple[str, str], str] = {}
+	claimed = set()		# (board, mode) whose first boot dumps the log
 	runs = []
 	for p in boot_plans() if boots is None else boots:
 		if p.mode not in builds:
@@ -305,9 +306,9 @@ def guest_boots(board: Board, builds: Dict[str, str], tally: Tally,
 			continue
 		target = boards.load(p.board) if p.board else board
 		key = (target.name, p.mode)
-		kmsg = key in needed and not p.variant and key not in given
+		kmsg = key in needed and not p.variant and key not in claimed
 		if kmsg:
-			given[key] = ''
+			claimed.add(key)
 
 		def run(target=target, p=p, kmsg=kmsg):
 			if target.arch != board.arch:
@@ -318,6 +319,7 @@ def guest_boots(board: Board, builds: Dict[str, str], tally: Tally,
 					  dump_kmsg=kmsg, broken=p.broken)
 		runs.append((p, key if kmsg else None, run))
 	done = []
+	given: Dict[Tuple[str, str], str] = {}
 	with concurrent.futures.ThreadPoolExecutor(max_workers=1) as main, \
 	     concurrent.futures.ThreadPoolExecutor(max_workers=1) as side:
 		started = [(p, key, ((side if side_lane and p.board and p.board != board.name else
@@ -333,7 +335,6 @@ def guest_boots(board: Board, builds: Dict[str, str], tally: Tally,
 				done.append(b)
 				if key:
 					given[key] = b.log_path
-	given = {k: v for k, v in given.items() if v}
 	if given:
 		os.environ['FERRO_EVIDENCE_LOGS'] = ';'.join(f'{b}:{m}={p}'
 							      for (b, m), p in given.items())

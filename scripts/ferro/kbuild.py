@@ -133,7 +133,8 @@ def fragment(board: Board, mode: str, variant: str = '') -> str:
 	registry does not have, are an error."""
 	parts = []
 	seen: Dict[str, Tuple[str, str]] = {}
-	for b in kernel_boards(board, variant):
+	together = kernel_boards(board, variant)
+	for b in together:
 		for path in b.kconfig_paths(variant):
 			rel = os.path.relpath(path, TOP)
 			with open(path) as f:
@@ -146,17 +147,16 @@ def fragment(board: Board, mode: str, variant: str = '') -> str:
 			parts.append(f'# from {rel}\n{text}')
 	# The drivers of the kernel's boards (every one, unless each board
 	# names its own), and the test fixtures of those drivers.
-	named = [b.drivers for b in kernel_boards(board, variant)]
 	known = {d.name: d.symbol for d in registry.drivers()}
-	for b in kernel_boards(board, variant):
+	for b in together:
 		unknown = sorted(set(b.drivers or ()) - set(known))
 		if unknown:
 			raise BuildError(f"board {b.name} names no such driver {', '.join(unknown)} "
 					 f"(drivers: {', '.join(sorted(known))})")
-	wanted = set(known.values()) if any(d is None for d in named) else \
-		{known[d] for ds in named for d in ds or ()}
+	wanted = set(known.values()) if any(b.drivers is None for b in together) else \
+		{known[d] for b in together for d in b.drivers}
 	lines = ['# Ferro build mode', 'CONFIG_FERRO=y']
-	lines += [f'CONFIG_{s}={mode}' for s in ferro_symbols() if s in wanted]
+	lines += [f'CONFIG_{s}={mode}' for s in known.values() if s in wanted]
 	lines += [f'CONFIG_{s}=m' for s, needs in fixture_needs().items() if needs <= wanted]
 	parts.append('\n'.join(lines) + '\n')
 	return '\n'.join(parts)
